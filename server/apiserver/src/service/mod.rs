@@ -1,0 +1,172 @@
+//! The API's semantics, free of HTTP: what create, update, patch, delete, list and watch mean for
+//! Kubernetes objects (uids, generations, finalizers, subresources, defaulting, validation),
+//! on top of the [`Store`].
+//!
+//! **Architecture Invariant:** this is the only code that touches the store. HTTP handlers and
+//! in-process controllers (garbage collector, namespace lifecycle) both call [`Api`], so a
+//! controller's write is checked exactly like a user's.
+
+mod create;
+mod delete;
+mod list;
+mod patch;
+pub mod subresource;
+pub mod update;
+mod watch;
+
+pub use create::SYSTEM_NAMESPACES;
+pub use delete::{DeleteOptions, Deleted};
+pub use list::{ListOptions, ObjectList};
+pub use patch::PatchType;
+pub use watch::{WatchEvent, WatchOptions};
+
+use bytes::Bytes;
+use serde_json::Value;
+use std::sync::Arc;
+use wasmkube_api::decode::FieldValidation;
+use wasmkube_api::status::ApiError;
+use wasmkube_api::{ResourceDef, convert, meta};
+use wasmkube_store::{Key, KeyValue, Store};
+
+/// Options common to writes (`?fieldManager=&fieldValidation=&dryRun=`).
+#[derive(Debug, Clone, Default)]
+pub struct WriteOptions {
+    pub field_manager: Option<String>,
+    pub field_validation: FieldValidation,
+    pub dry_run: bool,
+}
+
+/// An object written, with the warnings to return (`Warning:` headers).
+#[derive(Debug)]
+pub struct Written {
+    pub object: Value,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Clone)]
+pub struct Api {
+    store: Arc<dyn Store>,
+}
+
+impl Api {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Api { store }
+    }
+
+    pub fn store_rev(&self) -> u64 {
+        self.store.current_rev()
+    }
+
+    fn key(def: &ResourceDef, ns: &str, name: &str) -> Key {
+        Key::new(def.storage, if def.namespaced { ns } else { "" }, name)
+    }
+
+    /// A stored record -> the object as `def`'s version serves it, with its resourceVersion.
+    fn decode_stored(def: &ResourceDef, kv: &KeyValue) -> Result<Value, ApiError> {
+        let mut obj: Value = serde_json::from_slice(&kv.value)
+            .map_err(|e| ApiError::internal(format!("corrupt object {:?}: {e}", kv.key)))?;
+        meta::metadata_mut(&mut obj).insert("resourceVersion".into(), kv.mod_rev.to_string().into());
+        Ok(convert::from_storage(def, obj))
+    }
+
+    /// The object as stored: the storage version, without resourceVersion.
+    fn encode_for_storage(def: &ResourceDef, obj: &Value) -> Bytes {
+        let mut obj = convert::to_storage(def, obj.clone());
+        meta::metadata_mut(&mut obj).remove("resourceVersion");
+        Bytes::from(serde_json::to_vec(&obj).expect("JSON values always serialise"))
+    }
+
+    fn with_rev(mut obj: Value, rev: u64) -> Value {
+        meta::metadata_mut(&mut obj).insert("resourceVersion".into(), rev.to_string().into());
+        obj
+    }
+
+    /// The current object and its mod revision.
+    pub async fn get_with_rev(
+        &self,
+        def: &ResourceDef,
+        ns: &str,
+        name: &str,
+    ) -> Result<(Value, u64), ApiError> {
+        let kv = self
+            .store
+            .get(&Self::key(def, ns, name))
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| ApiError::not_found(def.group, def.plural, name))?;
+        Ok((Self::decode_stored(def, &kv)?, kv.mod_rev))
+    }
+
+    pub async fn get(&self, def: &ResourceDef, ns: &str, name: &str) -> Result<Value, ApiError> {
+        Ok(self.get_with_rev(def, ns, name).await?.0)
+    }
+}
+
+/// Store failures that are not ordinary answers become internal errors; the ordinary ones are
+/// mapped by the caller, which knows the resource and name.
+pub(crate) fn store_error(e: wasmkube_store::Error) -> ApiError {
+    use wasmkube_store::Error as E;
+    match e {
+        E::Compacted { requested, compacted } => {
+            ApiError::expired(format!("too old resource version: {requested} ({compacted})"))
+        }
+        E::FutureRevision { requested, current } => {
+            ApiError::timeout(format!("Too large resource version: {requested}, current: {current}"))
+        }
+        other => ApiError::internal(other.to_string()),
+    }
+}
+
+/// Parse a `resourceVersion` string as clients send it.
+pub(crate) fn parse_rv(rv: &str) -> Result<u64, ApiError> {
+    rv.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv:?}")))
+}
+
+/// A change to any object, for in-process controllers that watch everything.
+#[derive(Debug, Clone)]
+pub struct AnyEvent {
+    pub rev: u64,
+    pub deleted: bool,
+    pub def: &'static ResourceDef,
+    pub object: Value,
+}
+
+impl Api {
+    /// Every object of every resource, with the revision the snapshot is at.
+    pub async fn list_everything(&self) -> Result<(Vec<(&'static ResourceDef, Value)>, u64), ApiError> {
+        let snapshot = self.store.list(&wasmkube_store::Prefix::all(), None).await.map_err(store_error)?;
+        let mut out = Vec::with_capacity(snapshot.items.len());
+        for kv in &snapshot.items {
+            if let Some(def) = wasmkube_api::registry::by_storage(&kv.key.resource) {
+                out.push((def, Self::decode_stored(def, kv)?));
+            }
+        }
+        Ok((out, snapshot.rev))
+    }
+
+    /// Every change after `after`, decoded in each resource's storage form.
+    pub fn watch_everything(
+        &self,
+        after: u64,
+    ) -> Result<futures::stream::BoxStream<'static, Result<AnyEvent, ApiError>>, ApiError> {
+        use futures::StreamExt;
+        let inner = self.store.watch(wasmkube_store::Prefix::all(), after).map_err(store_error)?;
+        Ok(inner
+            .filter_map(|ev| async move {
+                let ev = match ev {
+                    Ok(ev) => ev,
+                    Err(e) => return Some(Err(store_error(e))),
+                };
+                let def = wasmkube_api::registry::by_storage(&ev.key.resource)?;
+                let kv = KeyValue { key: ev.key.clone(), value: ev.value.clone(), mod_rev: ev.rev };
+                let deleted = ev.kind == wasmkube_store::EventType::Deleted;
+                Some(Self::decode_stored(def, &kv).map(|object| AnyEvent {
+                    rev: ev.rev,
+                    deleted,
+                    def,
+                    object,
+                }))
+            })
+            .boxed())
+    }
+}
