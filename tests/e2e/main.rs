@@ -1,0 +1,12 @@
+//! End-to-end tests: the real `wasmkube` binary driven by the real `/usr/bin/kubectl`, raw
+//! HTTP and the official Python client. One test binary (as wasmtime's `tests/all`), a module
+//! per area.
+
+mod api_shape;
+mod bad_input;
+mod kubectl_apply;
+mod kubectl_basics;
+mod kubectl_delete;
+mod persistence;
+mod python_client;
+mod support;

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Run every check wasmkube has: formatting, lints, unit tests, and the end-to-end tests that
+# start the real binary and drive it with the real kubectl and the official Python client.
+# Installs what the tests need first, so it works on a fresh machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n== %s\n' "$*"; }
+
+say "prerequisites"
+[ -x /usr/bin/kubectl ] || { echo "tests need the real kubectl at /usr/bin/kubectl" >&2; exit 1; }
+if ! python3 -m venv --help >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq python3-venv
+fi
+# The Python client lives in a venv outside the repository; the e2e test creates it on first
+# use, but doing it here keeps pip's output out of the test log and fails early and clearly.
+VENV=${WASMKUBE_TEST_VENV:-$HOME/.cache/wasmkube-test-venv}
+if ! "$VENV/bin/python" -c 'import kubernetes' 2>/dev/null; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q 'kubernetes==37.0.2'
+fi
+export WASMKUBE_TEST_VENV=$VENV
+
+say "cargo fmt --check"
+cargo fmt --all --check
+
+say "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+say "cargo test"
+cargo test --workspace --locked
+
+say "API benchmark (quick mode: checks the harness runs; figures are not judged)"
+cargo bench -p wasmkube --bench api --profile dev --locked -- --quick
