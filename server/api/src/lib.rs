@@ -13,11 +13,13 @@
 //! - [`status`]: the one error type every layer returns, rendered as a Kubernetes `Status`.
 //! - [`selector`]: label and field selectors.
 //! - [`meta`]: small accessors for object metadata in JSON form.
+//! - [`quantity`]: `resource.Quantity`: parsing, comparison and upstream's canonical text.
 
 pub mod convert;
 pub mod decode;
 pub mod lenient;
 pub mod meta;
+pub mod quantity;
 pub mod registry;
 pub mod selector;
 pub mod status;

@@ -11,8 +11,9 @@
 //!   the lookup table; `kinds/fallback.rs` is the API server's default NAME / CREATED AT table
 //!   for kinds without a printer (LimitRange, and anything unknown).
 //! - `field.rs` reads partial or wrongly typed JSON as Go zero values, so no stored object can
-//!   make a printer panic; `duration.rs`, `labels.rs` and `quantity.rs` re-implement upstream's
-//!   text formats for ages, label selectors and resource quantities.
+//!   make a printer panic; `duration.rs` and `labels.rs` re-implement upstream's text formats for
+//!   ages and label selectors, and `quantity.rs` prints resource quantities in canonical form
+//!   through `wasmkube_api::quantity`, which validation shares.
 //! - `descriptions.rs` is generated API documentation used as column descriptions.
 //!
 //! **API Boundary:** [`cells`] always returns exactly `columns(group, kind).len()` cells, in

@@ -6,9 +6,10 @@
 //! - [`validate`] returns every problem as a [`FieldError`] whose
 //!   [`FieldError::message`] is upstream's text (`validate/`).
 //! - Building blocks: `names` (DNS names, qualified names, label values,
-//!   ports, ...), `quantity` (resource quantities), `meta` (object metadata),
-//!   `selector` (label selectors), `path` (field paths), `go_repr` (Go-style
-//!   rendering of bad values).
+//!   ports, ...), `meta` (object metadata), `selector` (label selectors),
+//!   `path` (field paths), `go_repr` (Go-style rendering of bad values);
+//!   resource quantities come from `wasmkube_api::quantity`, which the table
+//!   printers share.
 //!
 //! **API Boundary:** the caller has already decoded the body into the right
 //! shapes (k8s-openapi types); this crate checks values and relationships,
@@ -28,7 +29,6 @@ mod json;
 mod meta;
 mod names;
 mod path;
-mod quantity;
 mod selector;
 mod validate;
 

@@ -1,6 +1,7 @@
 //! Label selectors: validation (`ValidateLabelSelector`) and matching
 //! (`LabelSelectorAsSelector(...).Matches(...)`), which workloads use to
-//! check that their template carries the labels they select on.
+//! check that their template carries the labels they select on. The
+//! requirement check also serves node selectors (`validate/scheduling.rs`).
 
 use serde_json::Value;
 
@@ -15,15 +16,33 @@ use crate::path::Path;
 pub fn validate(selector: &Value, path: &Path) -> Vec<FieldError> {
     let mut errs = validate_labels(selector.get("matchLabels"), &path.child("matchLabels"));
     for (i, expr) in arr(selector, "matchExpressions").iter().enumerate() {
-        errs.extend(validate_requirement(expr, &path.child("matchExpressions").index(i)));
+        let expr_path = path.child("matchExpressions").index(i);
+        errs.extend(validate_requirement(expr, Operators::Label, true, &expr_path));
     }
     errs
 }
 
-fn validate_requirement(expr: &Value, path: &Path) -> Vec<FieldError> {
+/// The operators a selector requirement may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operators {
+    /// A `metav1.LabelSelector`: `In`, `NotIn`, `Exists`, `DoesNotExist`.
+    Label,
+    /// A `NodeSelectorRequirement`: those plus `Gt` and `Lt`, which take a single value.
+    Node,
+}
+
+/// `ValidateLabelSelectorRequirement`, or `ValidateNodeSelectorRequirement`
+/// for [`Operators::Node`]; label values are checked when `check_values`.
+pub fn validate_requirement(
+    expr: &Value,
+    operators: Operators,
+    check_values: bool,
+    path: &Path,
+) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let op = s(expr, "operator");
     let values = strings(expr, "values");
+    let node = operators == Operators::Node;
     match op {
         "In" | "NotIn" if values.is_empty() => errs.push(FieldError::required(
             path.child("values"),
@@ -33,16 +52,23 @@ fn validate_requirement(expr: &Value, path: &Path) -> Vec<FieldError> {
             path.child("values"),
             "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
         )),
+        "Gt" | "Lt" if node && values.len() != 1 => errs.push(FieldError::required(
+            path.child("values"),
+            "must be specified single value when `operator` is 'Lt' or 'Gt'",
+        )),
         "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
+        "Gt" | "Lt" if node => {}
         _ => errs.push(FieldError::invalid(path.child("operator"), op, "not a valid selector operator")),
     }
     let key = s(expr, "key");
     for m in qualified_name(key) {
         errs.push(FieldError::invalid(path.child("key"), key, &m));
     }
-    for (i, v) in values.iter().enumerate() {
-        for m in label_value(v) {
-            errs.push(FieldError::invalid(path.child("values").index(i), v.as_str(), &m));
+    if check_values {
+        for (i, v) in values.iter().enumerate() {
+            for m in label_value(v) {
+                errs.push(FieldError::invalid(path.child("values").index(i), v.as_str(), &m));
+            }
         }
     }
     errs

@@ -59,32 +59,17 @@ fn deployment_cells(obj: Field<'_>, now: DateTime<Utc>) -> Vec<Value> {
 pub(crate) const REPLICA_SET: KindPrinter = KindPrinter {
     group: "apps",
     kind: "ReplicaSet",
-    columns: &[
-        NAME,
-        Column::integer("Desired", RS_SPEC_REPLICAS),
-        Column::integer("Current", RS_STATUS_REPLICAS),
-        Column::integer("Ready", RS_STATUS_READY_REPLICAS),
-        AGE,
-        CONTAINERS_WIDE,
-        IMAGES_WIDE,
-        Column::string("Selector", RS_SPEC_SELECTOR).wide(),
-    ],
+    columns: &replica_columns(
+        RS_SPEC_REPLICAS,
+        RS_STATUS_REPLICAS,
+        RS_STATUS_READY_REPLICAS,
+        RS_SPEC_SELECTOR,
+    ),
     cells: replica_set_cells,
 };
 
 fn replica_set_cells(obj: Field<'_>, now: DateTime<Utc>) -> Vec<Value> {
-    let status = obj.get("status");
-    let [containers, images] = containers_and_images(obj.path(&["spec", "template", "spec"]));
-    vec![
-        name(obj),
-        int(desired_replicas(obj)),
-        int(status.get("replicas").int_or_zero()),
-        int(status.get("readyReplicas").int_or_zero()),
-        age(obj, now),
-        containers,
-        images,
-        text(format_label_selector(obj.path(&["spec", "selector"]))),
-    ]
+    replica_cells(obj, now, format_label_selector(obj.path(&["spec", "selector"])))
 }
 
 pub(crate) const STATEFUL_SET: KindPrinter = KindPrinter {
@@ -141,33 +126,18 @@ fn daemon_set_cells(obj: Field<'_>, now: DateTime<Utc>) -> Vec<Value> {
 pub(crate) const REPLICATION_CONTROLLER: KindPrinter = KindPrinter {
     group: "",
     kind: "ReplicationController",
-    columns: &[
-        NAME,
-        Column::integer("Desired", RC_SPEC_REPLICAS),
-        Column::integer("Current", RC_STATUS_REPLICAS),
-        Column::integer("Ready", RC_STATUS_READY_REPLICAS),
-        AGE,
-        CONTAINERS_WIDE,
-        IMAGES_WIDE,
-        Column::string("Selector", RC_SPEC_SELECTOR).wide(),
-    ],
+    columns: &replica_columns(
+        RC_SPEC_REPLICAS,
+        RC_STATUS_REPLICAS,
+        RC_STATUS_READY_REPLICAS,
+        RC_SPEC_SELECTOR,
+    ),
     cells: replication_controller_cells,
 };
 
 fn replication_controller_cells(obj: Field<'_>, now: DateTime<Utc>) -> Vec<Value> {
-    let status = obj.get("status");
-    let [containers, images] = containers_and_images(obj.path(&["spec", "template", "spec"]));
-    vec![
-        name(obj),
-        int(desired_replicas(obj)),
-        int(status.get("replicas").int_or_zero()),
-        int(status.get("readyReplicas").int_or_zero()),
-        age(obj, now),
-        containers,
-        images,
-        // A ReplicationController selector is a plain label map, not a LabelSelector.
-        text(format_labels(obj.path(&["spec", "selector"]))),
-    ]
+    // A ReplicationController selector is a plain label map, not a LabelSelector.
+    replica_cells(obj, now, format_labels(obj.path(&["spec", "selector"])))
 }
 
 pub(crate) const POD_TEMPLATE: KindPrinter = KindPrinter {
@@ -220,6 +190,43 @@ fn controller_of(obj: Field<'_>) -> String {
         ("", kind) => format!("{}/{name}", kind.to_lowercase()),
         (group, kind) => format!("{}.{}/{name}", kind.to_lowercase(), group.to_lowercase()),
     }
+}
+
+/// The columns of ReplicaSets and ReplicationControllers, which differ only in their
+/// descriptions (the arguments).
+const fn replica_columns(
+    desired: &'static str,
+    current: &'static str,
+    ready: &'static str,
+    selector: &'static str,
+) -> [Column; 8] {
+    [
+        NAME,
+        Column::integer("Desired", desired),
+        Column::integer("Current", current),
+        Column::integer("Ready", ready),
+        AGE,
+        CONTAINERS_WIDE,
+        IMAGES_WIDE,
+        Column::string("Selector", selector).wide(),
+    ]
+}
+
+/// The cells of [`replica_columns`]; the two kinds spell their selectors differently, so the
+/// caller formats it.
+fn replica_cells(obj: Field<'_>, now: DateTime<Utc>, selector: String) -> Vec<Value> {
+    let status = obj.get("status");
+    let [containers, images] = containers_and_images(obj.path(&["spec", "template", "spec"]));
+    vec![
+        name(obj),
+        int(desired_replicas(obj)),
+        int(status.get("replicas").int_or_zero()),
+        int(status.get("readyReplicas").int_or_zero()),
+        age(obj, now),
+        containers,
+        images,
+        text(selector),
+    ]
 }
 
 /// `spec.replicas`, defaulted to 1 as the API server does for these kinds.

@@ -13,9 +13,9 @@ mod pod;
 mod workloads;
 
 use serde_json::{Value, json};
+use wasmkube_api::quantity::Quantity;
 
 use crate::json::{child_mut, ensure_obj, set_default};
-use crate::quantity::canonicalize;
 
 /// Applies the defaults of `(group, kind)` to `obj` in place.
 pub fn apply(group: &str, kind: &str, obj: &mut Value) {
@@ -74,7 +74,17 @@ fn pvc_spec(spec: &mut Value) {
 fn canonicalize_list(holder: &mut Value, key: &str) {
     if let Some(Value::Object(list)) = holder.get_mut(key) {
         for q in list.values_mut() {
-            canonicalize(q, true);
+            canonicalize_quantity(q, true);
         }
     }
+}
+
+/// Rewrites one quantity in canonical form, rounded up to milli-units for resource lists;
+/// an unparseable value is left alone for validation to report.
+fn canonicalize_quantity(value: &mut Value, round_to_milli: bool) {
+    let Some(q) = Quantity::from_json(value) else {
+        return;
+    };
+    let q = if round_to_milli { q.round_up(-3).unwrap_or(q) } else { q };
+    *value = Value::String(q.to_string());
 }

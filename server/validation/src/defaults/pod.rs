@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::image::default_pull_policy;
 use crate::json::{child_mut, each_mut, ensure_obj, has, s, set_default, set_default_nonzero};
 
-use super::{canonicalize_list, pvc_spec};
+use super::{canonicalize_list, canonicalize_quantity, pvc_spec};
 
 /// Defaults a `PodSpec` wherever it appears.
 pub fn pod_spec(spec: &mut Value) {
@@ -69,7 +69,7 @@ fn field_ref(holder: &mut Value) {
 
 fn canonicalize_divisor(r: &mut Value) {
     if let Some(d) = r.get_mut("divisor") {
-        crate::quantity::canonicalize(d, false);
+        canonicalize_quantity(d, false);
     }
 }
 
@@ -146,7 +146,7 @@ fn volume(v: &mut Value) {
     if let Some(src) = child_mut(v, "emptyDir")
         && let Some(q) = src.get_mut("sizeLimit")
     {
-        crate::quantity::canonicalize(q, false);
+        canonicalize_quantity(q, false);
     }
     if let Some(t) = child_mut(v, "ephemeral").and_then(|e| child_mut(e, "volumeClaimTemplate")) {
         pvc_spec(ensure_obj(t, "spec"));

@@ -1,11 +1,11 @@
 //! autoscaling/v2 metric specs and scaling behavior.
 
 use serde_json::Value;
+use wasmkube_api::quantity::Quantity;
 
 use crate::error::FieldError;
 use crate::json::{arr, get, int, s};
 use crate::path::Path;
-use crate::quantity::Quantity;
 
 const SOURCE_TYPES: [&str; 5] = ["ContainerResource", "External", "Object", "Pods", "Resource"];
 
@@ -162,9 +162,9 @@ fn metric_target(target: &Value, tp: &Path) -> Vec<FieldError> {
     }
     for key in ["value", "averageValue"] {
         if let Some(q) = get(target, key).and_then(Quantity::from_json)
-            && q.cmp_exact(&Quantity::from_int(0)).is_le()
+            && q <= Quantity::from_int(0)
         {
-            errs.push(FieldError::invalid_stringer(tp.child(key), q.canonical(), "must be positive"));
+            errs.push(FieldError::invalid_stringer(tp.child(key), q, "must be positive"));
         }
     }
     if let Some(u) = int(target, "averageUtilization").filter(|u| *u < 1) {

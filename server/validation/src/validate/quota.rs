@@ -3,36 +3,15 @@
 use std::collections::HashSet;
 
 use serde_json::Value;
+use wasmkube_api::quantity::Quantity;
 
 use crate::error::FieldError;
 use crate::json::{arr, get, obj, s, strings};
 use crate::names::qualified_name;
 use crate::path::Path;
-use crate::quantity::Quantity;
 
-use super::resources::{container_resource_name, quantity_value, resource_name};
+use super::resources::{container_resource_name, is_standard_quota, quantity_value, resource_name};
 
-const QUOTA_RESOURCES: [&str; 19] = [
-    "cpu",
-    "memory",
-    "ephemeral-storage",
-    "requests.cpu",
-    "requests.memory",
-    "requests.storage",
-    "requests.ephemeral-storage",
-    "limits.cpu",
-    "limits.memory",
-    "limits.ephemeral-storage",
-    "pods",
-    "services",
-    "replicationcontrollers",
-    "resourcequotas",
-    "secrets",
-    "persistentvolumeclaims",
-    "configmaps",
-    "services.nodeports",
-    "services.loadbalancers",
-];
 const QUOTA_SCOPES: [&str; 7] = [
     "Terminating",
     "NotTerminating",
@@ -45,8 +24,7 @@ const QUOTA_SCOPES: [&str; 7] = [
 
 fn quota_resource_name(name: &str, p: &Path) -> Vec<FieldError> {
     let mut errs = resource_name(name, p);
-    let hugepages = name.starts_with("hugepages-") || name.starts_with("requests.hugepages-");
-    if !name.contains('/') && !QUOTA_RESOURCES.contains(&name) && !hugepages {
+    if !name.contains('/') && !is_standard_quota(name) {
         errs.push(FieldError::invalid(p, name, "must be a standard resource for quota"));
     }
     errs
@@ -176,22 +154,17 @@ fn limit_comparisons(item: &Value, p: &Path) -> Vec<FieldError> {
             let (Some(qa), Some(qb)) = (q(a), q(b)) else {
                 continue;
             };
-            if qa.cmp_exact(&qb).is_gt() {
-                let detail = format!(
-                    "{a_label} value {} is greater than {b_label} value {}",
-                    qa.canonical(),
-                    qb.canonical()
-                );
-                let shown = q(value).map(|v| v.canonical()).unwrap_or_default();
+            if qa > qb {
+                let detail = format!("{a_label} value {qa} is greater than {b_label} value {qb}");
+                let shown = q(value).map(|v| v.to_string()).unwrap_or_default();
                 errs.push(FieldError::invalid_stringer(p.child(at).key(name), shown, &detail));
             }
         }
-        if let Some(ratio) = q("maxLimitRequestRatio").filter(|r| r.cmp_exact(&Quantity::from_int(1)).is_lt())
-        {
-            let detail = format!("ratio {} is less than 1", ratio.canonical());
+        if let Some(ratio) = q("maxLimitRequestRatio").filter(|r| *r < Quantity::from_int(1)) {
+            let detail = format!("ratio {ratio} is less than 1");
             errs.push(FieldError::invalid_stringer(
                 p.child("maxLimitRequestRatio").key(name),
-                ratio.canonical(),
+                ratio,
                 &detail,
             ));
         }

@@ -2,36 +2,29 @@
 //! `ValidateResourceQuantityValue`, the resource-name helpers).
 
 use serde_json::Value;
+use wasmkube_api::quantity::Quantity;
 
 use crate::error::FieldError;
 use crate::json::obj;
 use crate::names::qualified_name;
 use crate::path::Path;
-use crate::quantity::Quantity;
 
-const STANDARD_RESOURCES: [&str; 20] = [
+/// The resources of upstream's `standardQuotaResources` that are amounts (cpu, memory,
+/// storage); the rest of that set are the object counts below.
+const QUOTA_AMOUNT_RESOURCES: [&str; 10] = [
     "cpu",
     "memory",
     "ephemeral-storage",
     "requests.cpu",
     "requests.memory",
+    "requests.storage",
     "requests.ephemeral-storage",
     "limits.cpu",
     "limits.memory",
     "limits.ephemeral-storage",
-    "pods",
-    "services",
-    "replicationcontrollers",
-    "resourcequotas",
-    "secrets",
-    "configmaps",
-    "persistentvolumeclaims",
-    "storage",
-    "requests.storage",
-    "services.nodeports",
-    "services.loadbalancers",
 ];
 
+/// Upstream's `integerResources`: object counts, which must be whole numbers.
 const INTEGER_RESOURCES: [&str; 9] = [
     "pods",
     "services",
@@ -66,10 +59,17 @@ pub fn overcommit_allowed(name: &str) -> bool {
     is_native(name) && !is_hugepages(name)
 }
 
-fn is_standard(name: &str) -> bool {
-    STANDARD_RESOURCES.contains(&name)
+/// `IsStandardQuotaResourceName`.
+pub fn is_standard_quota(name: &str) -> bool {
+    QUOTA_AMOUNT_RESOURCES.contains(&name)
+        || INTEGER_RESOURCES.contains(&name)
         || name.starts_with("hugepages-")
         || name.starts_with("requests.hugepages-")
+}
+
+/// `IsStandardResourceName`: upstream's `standardResources` are the quota ones plus `storage`.
+fn is_standard(name: &str) -> bool {
+    name == "storage" || is_standard_quota(name)
 }
 
 fn is_integer_resource(name: &str) -> bool {
@@ -112,10 +112,10 @@ pub fn quantity_value(name: &str, raw: &Value, path: &Path) -> Vec<FieldError> {
     };
     let mut errs = Vec::new();
     if q.is_negative() {
-        errs.push(FieldError::invalid(path, q.canonical(), crate::NEGATIVE_MSG));
+        errs.push(FieldError::invalid(path, q.to_string(), crate::NEGATIVE_MSG));
     }
     if is_integer_resource(name) && !q.is_integer() {
-        errs.push(FieldError::invalid_stringer(path, q.canonical(), "must be an integer"));
+        errs.push(FieldError::invalid_stringer(path, q, "must be an integer"));
     }
     errs
 }
@@ -162,13 +162,12 @@ fn request_vs_limit(
             .then(|| FieldError::required(lim_path, "Limit must be set for non overcommitable resources"));
     };
     let (req, lim) = (Quantity::from_json(raw)?, Quantity::from_json(limit)?);
-    let ord = req.cmp_exact(&lim);
-    if ord.is_ne() && !overcommit_allowed(name) {
-        let detail = format!("must be equal to {name} limit of {}", lim.canonical());
-        Some(FieldError::invalid(req_path, req.canonical(), &detail))
-    } else if ord.is_gt() {
-        let detail = format!("must be less than or equal to {name} limit of {}", lim.canonical());
-        Some(FieldError::invalid(req_path, req.canonical(), &detail))
+    if req != lim && !overcommit_allowed(name) {
+        let detail = format!("must be equal to {name} limit of {lim}");
+        Some(FieldError::invalid(req_path, req.to_string(), &detail))
+    } else if req > lim {
+        let detail = format!("must be less than or equal to {name} limit of {lim}");
+        Some(FieldError::invalid(req_path, req.to_string(), &detail))
     } else {
         None
     }

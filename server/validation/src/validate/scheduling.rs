@@ -7,6 +7,7 @@ use crate::error::FieldError;
 use crate::json::{arr, get, int, s, strings};
 use crate::names::{IP_MSG, dns1123_subdomain, is_ip, label_value, qualified_name};
 use crate::path::Path;
+use crate::selector::{Operators, validate_requirement};
 
 const TAINT_EFFECTS: [&str; 3] = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
 
@@ -133,35 +134,7 @@ fn node_selector_term(term: &Value, check_values: bool, p: &Path) -> Vec<FieldEr
     let mut errs = Vec::new();
     for (j, req) in arr(term, "matchExpressions").iter().enumerate() {
         let rp = p.child("matchExpressions").index(j);
-        let values = strings(req, "values");
-        let op = s(req, "operator");
-        match op {
-            "In" | "NotIn" if values.is_empty() => errs.push(FieldError::required(
-                rp.child("values"),
-                "must be specified when `operator` is 'In' or 'NotIn'",
-            )),
-            "Exists" | "DoesNotExist" if !values.is_empty() => errs.push(FieldError::forbidden(
-                rp.child("values"),
-                "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
-            )),
-            "Gt" | "Lt" if values.len() != 1 => errs.push(FieldError::required(
-                rp.child("values"),
-                "must be specified single value when `operator` is 'Lt' or 'Gt'",
-            )),
-            "In" | "NotIn" | "Exists" | "DoesNotExist" | "Gt" | "Lt" => {}
-            _ => errs.push(FieldError::invalid(rp.child("operator"), op, "not a valid selector operator")),
-        }
-        let key = s(req, "key");
-        errs.extend(qualified_name(key).into_iter().map(|m| FieldError::invalid(rp.child("key"), key, &m)));
-        if check_values {
-            for (k, v) in values.iter().enumerate() {
-                errs.extend(
-                    label_value(v)
-                        .into_iter()
-                        .map(|m| FieldError::invalid(rp.child("values").index(k), v.as_str(), &m)),
-                );
-            }
-        }
+        errs.extend(validate_requirement(req, Operators::Node, check_values, &rp));
     }
     errs
 }

@@ -2,12 +2,12 @@
 //! `ValidatePersistentVolumeClaim*`).
 
 use serde_json::Value;
+use wasmkube_api::quantity::Quantity;
 
 use crate::error::FieldError;
 use crate::json::{get, obj, s, strings};
 use crate::names::dns1123_subdomain;
 use crate::path::Path;
-use crate::quantity::Quantity;
 
 use super::pod_update::semantic_eq;
 use super::scheduling::node_selector;
@@ -123,9 +123,9 @@ fn capacity(spec: &Value, p: &Path) -> Vec<FieldError> {
     }
     for (name, q) in cap.into_iter().flatten() {
         if let Some(q) = Quantity::from_json(q)
-            && q.cmp_exact(&Quantity::from_int(0)).is_le()
+            && q <= Quantity::from_int(0)
         {
-            errs.push(FieldError::invalid(p.key(name), q.canonical(), "must be greater than zero"));
+            errs.push(FieldError::invalid(p.key(name), q.to_string(), "must be greater than zero"));
         }
     }
     errs
@@ -209,8 +209,8 @@ pub fn pvc_spec(spec: &Value, path: &Path) -> Vec<FieldError> {
         Some((raw, None)) => {
             errs.push(FieldError::invalid(&storage_path, raw.clone(), "must be a valid resource quantity"))
         }
-        Some((_, Some(q))) if q.cmp_exact(&Quantity::from_int(0)).is_le() => {
-            errs.push(FieldError::invalid(&storage_path, q.canonical(), "must be greater than zero"));
+        Some((_, Some(q))) if q <= Quantity::from_int(0) => {
+            errs.push(FieldError::invalid(&storage_path, q.to_string(), "must be greater than zero"));
         }
         _ => {}
     }
@@ -299,7 +299,7 @@ fn pvc_update(obj_v: &Value, spec: &Value, old: &Value) -> Vec<FieldError> {
         (size(spec, "/resources/requests/storage"), size(&old_spec, "/resources/requests/storage"));
     if let (Some(n), Some(o)) = (new_size, old_size) {
         let status_size = old.pointer("/status/capacity/storage").and_then(Quantity::from_json);
-        if n.cmp_exact(&o).is_lt() && status_size.is_some_and(|st| n.cmp_exact(&st).is_le()) {
+        if n < o && status_size.is_some_and(|st| n <= st) {
             let p = Path::new("spec").child("resources").child("requests").child("storage");
             errs.push(FieldError::forbidden(p, "field can not be less than status.capacity"));
         }

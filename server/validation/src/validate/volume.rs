@@ -6,12 +6,12 @@
 use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
+use wasmkube_api::quantity::Quantity;
 
 use crate::error::FieldError;
 use crate::json::{arr, get, int, s};
 use crate::names::dns1123_label;
 use crate::path::Path;
-use crate::quantity::Quantity;
 
 use super::env::{object_field_selector, resource_field_selector};
 
