@@ -93,6 +93,12 @@ fn create_variants_with_protobuf_bodies() {
     s.k(&["autoscale", "deployment", "d2", "--min=1", "--max=3", "--cpu-percent=50"]);
     let hpa = s.get_json(&["hpa", "d2"]);
     assert_eq!(hpa["spec"]["maxReplicas"], 3);
+    let manifest = crate::support::fixture("deploy-v1.yaml");
+    let first = s.kubectl_stdin(&["create", "-f", "-"], Some(&manifest));
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let again = s.kubectl_stdin(&["create", "-f", "-"], Some(&manifest));
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(!again.status.success() && stderr.contains("AlreadyExists"), "{stderr}");
     let err = s.k_err(&["create", "deployment", "d2", "--image=x"]);
     assert!(err.contains("AlreadyExists") || err.contains("already exists"), "{err}");
 }

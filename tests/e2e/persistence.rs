@@ -9,7 +9,13 @@ fn objects_survive_restart_and_crash() {
     s.apply(&crate::support::fixture("deploy-v1.yaml"), &[]);
     s.k(&["create", "configmap", "cm1", "--from-literal=e=f"]);
     let uid = s.k(&["get", "deploy", "web", "-o", "jsonpath={.metadata.uid}"]);
+    // A client watching while the server stops (kubectl get -w) does not hold the shutdown up.
+    let mut watch = std::net::TcpStream::connect(&s.addr).unwrap();
+    std::io::Write::write_all(&mut watch, b"GET /api/v1/configmaps?watch=true HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
     s.restart(false);
+    drop(watch);
     assert_eq!(s.k(&["get", "cm", "cm1", "-o", "jsonpath={.data.e}"]), "f");
     assert_eq!(s.k(&["get", "deploy", "web", "-o", "jsonpath={.metadata.uid}"]), uid);
     // Acknowledged writes are durable: kill -9 immediately after each answer.

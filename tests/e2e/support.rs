@@ -44,7 +44,12 @@ impl Server {
         let signal = if crash { "-KILL" } else { "-TERM" };
         let pid = self.child.id().to_string();
         Command::new("kill").args([signal, &pid]).status().expect("kill");
-        let _ = self.child.wait();
+        // Open watches must not keep a stopping server alive.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.child.try_wait().expect("waiting for the server").is_none() {
+            assert!(Instant::now() < deadline, "the server did not exit within 20 s of SIG{}", &signal[1..]);
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let (child, addr) = spawn(self.dir.path(), &self.extra);
         self.child = child;
         self.addr = addr;

@@ -29,10 +29,21 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     let ready = Arc::new(AtomicBool::new(false));
-    let state = http::AppState { api: api.clone(), server_address: addr.to_string(), ready: ready.clone() };
+    // Watches end when this flips, so graceful shutdown does not wait an hour for them.
+    let (stop_tx, stopping) = tokio::sync::watch::channel(false);
+    let state = http::AppState {
+        api: api.clone(),
+        server_address: addr.to_string(),
+        ready: ready.clone(),
+        stopping: stopping.clone(),
+    };
     let app = http::router(state);
-    let server =
-        tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(shutdown).await });
+    let signal = async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    };
+    let mut server =
+        tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(signal).await });
     bootstrap::ensure_defaults(&api, addr.port())
         .await
         .map_err(|e| std::io::Error::other(format!("bootstrapping the cluster: {e}")))?;
@@ -47,5 +58,18 @@ pub async fn serve(
         "namespace",
     ));
     ready.store(true, Ordering::Release);
-    server.await.map_err(std::io::Error::other)?
+    let mut stopped = stopping;
+    tokio::select! {
+        r = &mut server => r.map_err(std::io::Error::other)?,
+        _ = async {
+            let _ = stopped.wait_for(|s| *s).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {
+            tracing::warn!("requests still open {SHUTDOWN_GRACE:?} after shutdown began; closing them");
+            Ok(())
+        }
+    }
 }
+
+/// How long in-flight requests get to finish once shutdown begins.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);

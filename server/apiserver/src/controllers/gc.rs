@@ -136,46 +136,30 @@ impl GarbageCollector {
             .iter()
             .filter(|r| !owners.iter().any(|o| r.get("uid").and_then(Value::as_str) == Some(o)))
             .collect();
-        let patch =
-            json!({"metadata": {"ownerReferences": if kept.is_empty() { Value::Null } else { json!(kept) }}});
-        ignore_gone(
-            api.patch(
-                node.def,
-                &node.namespace,
-                &node.name,
-                PatchType::Merge,
-                &patch,
-                Part::Main,
-                false,
-                &gc_write(),
-            )
-            .await
-            .map(drop),
-        )
+        let refs = if kept.is_empty() { Value::Null } else { json!(kept) };
+        set_metadata_list(api, node, "ownerReferences", refs).await
     }
-}
-
-fn gc_write() -> WriteOptions {
-    WriteOptions { field_manager: Some("garbage-collector".into()), ..Default::default() }
 }
 
 async fn remove_finalizer(api: &Api, node: &Node, finalizer: &str) -> Result<(), wasmkube_api::ApiError> {
     let kept: Vec<&String> = node.finalizers.iter().filter(|f| *f != finalizer).collect();
-    let patch = json!({"metadata": {"finalizers": if kept.is_empty() { Value::Null } else { json!(kept) }}});
-    ignore_gone(
-        api.patch(
-            node.def,
-            &node.namespace,
-            &node.name,
-            PatchType::Merge,
-            &patch,
-            Part::Main,
-            false,
-            &gc_write(),
-        )
-        .await
-        .map(drop),
-    )
+    let list = if kept.is_empty() { Value::Null } else { json!(kept) };
+    set_metadata_list(api, node, "finalizers", list).await
+}
+
+/// Replace one list in `metadata` (null removes it) with a merge patch, as the collector.
+async fn set_metadata_list(
+    api: &Api,
+    node: &Node,
+    field: &str,
+    list: Value,
+) -> Result<(), wasmkube_api::ApiError> {
+    let patch = json!({ "metadata": { field: list } });
+    let opts = WriteOptions { field_manager: Some("garbage-collector".into()), ..Default::default() };
+    let written = api
+        .patch(node.def, &node.namespace, &node.name, PatchType::Merge, &patch, Part::Main, false, &opts)
+        .await;
+    ignore_gone(written.map(drop))
 }
 
 async fn delete(api: &Api, node: &Node, policy: &str) -> Result<(), wasmkube_api::ApiError> {

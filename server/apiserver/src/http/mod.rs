@@ -30,6 +30,8 @@ pub struct AppState {
     pub server_address: String,
     /// Set once bootstrap (default namespaces, the `kubernetes` Service) is done.
     pub ready: Arc<AtomicBool>,
+    /// Becomes true when the server begins shutting down; long-running responses end then.
+    pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -245,7 +245,10 @@ async fn watch(
     q: &Query,
     out: &Output,
 ) -> Result<Response, ApiError> {
-    let events = st.api.watch(def, ns, q.watch_options()?).await?;
+    let mut stopping = st.stopping.clone();
+    let events = st.api.watch(def, ns, q.watch_options()?).await?.take_until(async move {
+        let _ = stopping.wait_for(|s| *s).await;
+    });
     let (as_table, include) = (out.table, out.include);
     let mut first = true;
     let lines = events.map(move |ev: WatchEvent| {

@@ -121,7 +121,7 @@ impl Api {
             wasmkube_store::Error::NotFound => ApiError::not_found(def.group, def.plural, &name),
             other => store_error(other),
         };
-        if meta::is_deleting(&next) && meta::finalizers(&next).is_empty() && !namespace_pending(def, &next) {
+        if should_delete_during_update(def, &next) {
             self.store.write(Op::Delete { key, expected_rev: Some(rev) }).await.map_err(conflict)?;
             return Ok(next);
         }
@@ -130,6 +130,17 @@ impl Api {
             self.store.write(Op::Update { key, value, expected_rev: Some(rev) }).await.map_err(conflict)?;
         Ok(Self::with_rev(next, out.rev))
     }
+}
+
+/// Upstream's rule: a deleting object whose last finalizer is gone and whose grace period is
+/// over (0) is deleted by the update. A pod still in its grace period stays (its node agent
+/// updates its status while it stops, then deletes it with grace 0).
+fn should_delete_during_update(def: &ResourceDef, next: &Value) -> bool {
+    let grace = next.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0);
+    meta::is_deleting(next)
+        && meta::finalizers(next).is_empty()
+        && grace == 0
+        && !namespace_pending(def, next)
 }
 
 /// A namespace is only gone once its spec finalizers are also cleared (by /finalize).
