@@ -17,6 +17,8 @@ use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
 const BIN: &str = env!("CARGO_BIN_EXE_wasmkube");
+/// The fixed-rate writes go round-robin over this many objects, as writes in a cluster do.
+const HOT_OBJECTS: u64 = 1000;
 
 struct Server {
     child: Child,
@@ -86,8 +88,10 @@ impl Conn {
     }
 
     async fn request(&mut self, method: &str, path: &str, body: &str) -> u16 {
+        let content_type =
+            if method == "PATCH" { "application/merge-patch+json" } else { "application/json" };
         let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()
         );
         self.r.get_mut().write_all(req.as_bytes()).await.unwrap();
@@ -168,7 +172,7 @@ async fn latency_at_fixed_rate(addr: &str, rate: u64, secs: u64) -> Vec<f64> {
             let status = c
                 .request(
                     "PATCH",
-                    "/api/v1/namespaces/default/configmaps/hot",
+                    &format!("/api/v1/namespaces/default/configmaps/hot-{}", i % HOT_OBJECTS),
                     &format!(r#"{{"data":{{"i":"{i}"}}}}"#),
                 )
                 .await;
@@ -280,7 +284,10 @@ fn main() {
             ));
         }
         let mut c = Conn::open(&addr).await;
-        c.request("POST", "/api/v1/namespaces/default/configmaps", r#"{"metadata":{"name":"hot"}}"#).await;
+        for i in 0..HOT_OBJECTS {
+            let body = format!(r#"{{"metadata":{{"name":"hot-{i}"}}}}"#);
+            c.request("POST", "/api/v1/namespaces/default/configmaps", &body).await;
+        }
         let mut c = Conn::open(&addr).await;
         c.request("POST", "/api/v1/namespaces", r#"{"metadata":{"name":"watched"}}"#).await;
         let lat = latency_at_fixed_rate(&addr, 1000, if quick { 1 } else { 5 }).await;

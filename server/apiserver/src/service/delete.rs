@@ -65,7 +65,8 @@ impl Api {
                 "namespaces \"{name}\" is forbidden: this namespace may not be deleted"
             )));
         }
-        for _ in 0..8 {
+        let mut retry = super::ConflictRetry::new();
+        loop {
             let (current, rev) = self.get_with_rev(def, ns, name).await?;
             check_preconditions(def, &current, opts)?;
             let result = if let Some(next) = deletion_marks(def, &current, opts) {
@@ -97,11 +98,12 @@ impl Api {
                 }
             };
             match result {
-                Err(e) if e.reason == "Conflict" && opts.precondition_rv.is_none() => continue,
+                Err(e) if e.reason == "Conflict" && opts.precondition_rv.is_none() && retry.again().await => {
+                    continue;
+                }
                 other => return other,
             }
         }
-        Err(ApiError::conflict(def.group, def.plural, name))
     }
 
     /// DELETE on a collection: every matching object, one by one, as upstream does.

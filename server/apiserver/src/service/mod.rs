@@ -170,3 +170,32 @@ impl Api {
             .boxed())
     }
 }
+
+/// Upstream's GuaranteedUpdate: after a concurrent write wins, re-read and re-apply. Unpinned
+/// writes retry until the request deadline, backing off a little once contention is heavy.
+pub(crate) struct ConflictRetry {
+    deadline: tokio::time::Instant,
+    attempts: u32,
+}
+
+impl ConflictRetry {
+    pub(crate) fn new() -> Self {
+        ConflictRetry {
+            deadline: tokio::time::Instant::now() + std::time::Duration::from_secs(30),
+            attempts: 0,
+        }
+    }
+
+    /// Whether to try again; waits briefly when many attempts have lost.
+    pub(crate) async fn again(&mut self) -> bool {
+        if tokio::time::Instant::now() >= self.deadline {
+            return false;
+        }
+        self.attempts += 1;
+        if self.attempts > 3 {
+            let jitter = rand::random::<u64>() % u64::from(self.attempts.min(20));
+            tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
+        }
+        true
+    }
+}

@@ -32,8 +32,6 @@ impl PatchType {
     }
 }
 
-const MAX_ATTEMPTS: usize = 8;
-
 impl Api {
     /// Apply `patch` (already parsed JSON) to an object. Returns the object and whether it was
     /// created (server-side apply of an absent object).
@@ -61,7 +59,8 @@ impl Api {
             early_warnings = decode::coerce_partial(def, &mut applied)?;
         }
         let patch = &applied;
-        for attempt in 0.. {
+        let mut retry = super::ConflictRetry::new();
+        loop {
             let (current, rev) = match self.get_with_rev(def, ns, name).await {
                 Ok(found) => found,
                 Err(e) if e.code == 404 && kind == PatchType::Apply && part == Part::Main => {
@@ -81,7 +80,7 @@ impl Api {
             let decoded = decode_object(def, patched, opts.field_validation)?;
             let op = if kind == PatchType::Apply { Operation::Apply } else { Operation::Update };
             match self.write_update(def, &current, rev, decoded.object, part, opts, op).await {
-                Err(e) if e.reason == "Conflict" && pinned.is_none() && attempt + 1 < MAX_ATTEMPTS => {
+                Err(e) if e.reason == "Conflict" && pinned.is_none() && retry.again().await => {
                     continue;
                 }
                 Err(e) => return Err(e),
@@ -92,7 +91,6 @@ impl Api {
                 }
             }
         }
-        unreachable!("the loop returns")
     }
 
     async fn apply_create(

@@ -77,7 +77,8 @@ impl Api {
         change: ScaleChange<'_>,
         opts: &WriteOptions,
     ) -> Result<Value, ApiError> {
-        for _ in 0..8 {
+        let mut retry = super::ConflictRetry::new();
+        loop {
             let (current, rev) = self.get_with_rev(def, ns, name).await?;
             let scale = scale_of(&current);
             let wanted = match &change {
@@ -106,11 +107,10 @@ impl Api {
             let mut next = current.clone();
             next["spec"]["replicas"] = json!(replicas);
             match self.write_update(def, &current, rev, next, Part::Main, opts, Operation::Update).await {
-                Err(e) if e.reason == "Conflict" => continue,
+                Err(e) if e.reason == "Conflict" && retry.again().await => continue,
                 other => return other.map(|o| scale_of(&o)),
             }
         }
-        Err(ApiError::conflict(def.group, def.plural, name))
     }
 
     /// `pods/binding`: assign a node, once.
@@ -130,7 +130,8 @@ impl Api {
                 vec![("FieldValueRequired".into(), "target.name".into(), "Required value".into())],
             ));
         }
-        for _ in 0..8 {
+        let mut retry = super::ConflictRetry::new();
+        loop {
             let (current, rev) = self.get_with_rev(def, ns, name).await?;
             if meta::is_deleting(&current) {
                 return Err(ApiError::conflict_message(
@@ -165,7 +166,7 @@ impl Api {
                 )
                 .await
             {
-                Err(e) if e.reason == "Conflict" => continue,
+                Err(e) if e.reason == "Conflict" && retry.again().await => continue,
                 Err(e) => return Err(e),
                 Ok(_) => {
                     return Ok(
@@ -174,7 +175,6 @@ impl Api {
                 }
             }
         }
-        Err(ApiError::conflict(def.group, def.plural, name))
     }
 
     /// `pods/eviction`: a delete honouring the eviction's deleteOptions (there are no
