@@ -20,6 +20,11 @@ if ! "$VENV/bin/python" -c 'import kubernetes' 2>/dev/null; then
   "$VENV/bin/pip" install -q 'kubernetes==37.0.2'
 fi
 export WASMKUBE_TEST_VENV=$VENV
+# redis-cli / redis-benchmark drive the kv guest in the pod-sandbox tests.
+command -v redis-cli >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq redis-tools; }
+
+say "guest components (installs the wasm toolchain if missing)"
+bash guest-examples/build.sh
 
 say "cargo fmt --check"
 cargo fmt --all --check

@@ -8,5 +8,6 @@ mod kubectl_apply;
 mod kubectl_basics;
 mod kubectl_delete;
 mod persistence;
+mod play;
 mod python_client;
 mod support;

@@ -1,0 +1,236 @@
+//! `wasi:http/proxy` containers: HTTP/1.1 on listeners the caller binds, a fresh instance per
+//! request (or one reused instance, as an option), graceful drain when the pod stops.
+
+use super::{ContainerEnv, Outcome, describe};
+use crate::cache::Prepared;
+use crate::host::Host;
+use crate::logs::Stream;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use std::convert::Infallible;
+use std::sync::Arc;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Mutex, mpsc, oneshot, watch};
+use tokio::task::JoinSet;
+use wasmtime::Store;
+use wasmtime_wasi_http::WasiHttpView;
+use wasmtime_wasi_http::io::TokioIo;
+use wasmtime_wasi_http::p2::bindings::http::types::{ErrorCode, Scheme};
+use wasmtime_wasi_http::p2::bindings::{Proxy, ProxyPre};
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+/// Port served when the container declares none (INTERFACE.md).
+const DEFAULT_PORT: u16 = 8080;
+
+type Response = hyper::Response<HyperOutgoingBody>;
+type ResponseSender = oneshot::Sender<Result<Response, ErrorCode>>;
+
+/// A warm instance kept between requests (only with `reuse_instances`).
+type WarmInstance = Arc<Mutex<Option<(Store<Host>, Proxy)>>>;
+
+struct Server {
+    env: Arc<ContainerEnv>,
+    pre: ProxyPre<Host>,
+    /// The warm instance when instances are reused; requests take turns on it.
+    reused: Option<WarmInstance>,
+}
+
+pub(crate) async fn serve(
+    env: Arc<ContainerEnv>,
+    prepared: Arc<Prepared>,
+    ports: Vec<u16>,
+    reuse: bool,
+) -> Outcome {
+    let Some(pre) = prepared.proxy.clone() else {
+        let message = "the component does not export wasi:http/incoming-handler, so it cannot serve HTTP";
+        return Outcome::error(128, "CreateContainerError", message.into());
+    };
+    let listeners = match bind_all(&env, if ports.is_empty() { vec![DEFAULT_PORT] } else { ports }) {
+        Ok(listeners) => listeners,
+        Err(message) => return Outcome::error(128, "CreateContainerError", message),
+    };
+    let reused = reuse.then(|| Arc::new(Mutex::new(None)));
+    let server = Arc::new(Server { env: env.clone(), pre, reused });
+    let (accepted_tx, mut accepted) = mpsc::channel::<TcpStream>(64);
+    let mut acceptors = JoinSet::new();
+    for listener in listeners {
+        acceptors.spawn(accept_loop(listener, accepted_tx.clone()));
+    }
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    let deadline = loop {
+        tokio::select! {
+            Some(stream) = accepted.recv() => {
+                connections.spawn(serve_connection(server.clone(), stream, shutdown.clone()));
+            }
+            deadline = env.pod.stop_requested() => break deadline,
+        }
+    };
+    // Close the listeners before reporting anything: once the container is terminated, its
+    // ports are free for the next pod.
+    acceptors.abort_all();
+    while acceptors.join_next().await.is_some() {}
+    shutdown_tx.send_replace(true);
+    tracing::info!(in_flight = connections.len(), "draining HTTP connections");
+    let drained =
+        tokio::time::timeout_at(deadline, async { while connections.join_next().await.is_some() {} });
+    if drained.await.is_err() {
+        connections.abort_all();
+        return Outcome::killed();
+    }
+    Outcome::exited(0)
+}
+
+/// The container's ports in the pod's port space (podIP:port and 127.0.0.1:port for its
+/// siblings), unless the caller supplied its own binder.
+fn bind_in_pod_network(env: &ContainerEnv, port: u16) -> std::io::Result<std::net::TcpListener> {
+    use crate::network::{PodNetwork, Proto};
+    let net = &env.pod.runtime.network;
+    let ip = env.pod.spec.pod_ip;
+    let port = net
+        .reserve(ip, Proto::Tcp, port)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::AddrInUse, e))?;
+    let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0));
+    match listener {
+        Ok(l) => {
+            net.publish(ip, Proto::Tcp, port, l.local_addr()?, false);
+            Ok(l)
+        }
+        Err(e) => {
+            net.release(ip, Proto::Tcp, port);
+            Err(e)
+        }
+    }
+}
+
+fn bind_all(env: &ContainerEnv, ports: Vec<u16>) -> Result<Vec<TcpListener>, String> {
+    let binder = env.pod.options.ports.clone();
+    ports
+        .into_iter()
+        .map(|port| {
+            let listener = match &binder {
+                Some(b) => b.bind(&env.pod.spec, &env.spec.name, port)?,
+                None => bind_in_pod_network(env, port)?,
+            };
+            listener.set_nonblocking(true)?;
+            let listener = TcpListener::from_std(listener)?;
+            tracing::info!(port, addr = ?listener.local_addr().ok(), "serving HTTP");
+            Ok(listener)
+        })
+        .collect::<std::io::Result<_>>()
+        .map_err(|e: std::io::Error| format!("binding the container's HTTP port: {e}"))
+}
+
+async fn accept_loop(listener: TcpListener, accepted: mpsc::Sender<TcpStream>) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                if accepted.send(stream).await.is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+async fn serve_connection(server: Arc<Server>, stream: TcpStream, mut shutdown: watch::Receiver<bool>) {
+    let service = hyper::service::service_fn(move |req| server.clone().handle(req));
+    let conn = hyper::server::conn::http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        _ = async { shutdown.wait_for(|stop| *stop).await.map(drop) } => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "HTTP connection ended with an error");
+    }
+}
+
+impl Server {
+    async fn handle(self: Arc<Self>, req: hyper::Request<Incoming>) -> Result<Response, Infallible> {
+        match self.clone().call(req).await {
+            Ok(response) => Ok(response),
+            Err(message) => {
+                self.env.logs.write(Stream::Stderr, format!("request failed: {message}\n").as_bytes());
+                Ok(error_response(&message))
+            }
+        }
+    }
+
+    /// Run the guest's handler in its own task (the response body may keep streaming after the
+    /// headers are returned) and wait for the response it sets.
+    async fn call(self: Arc<Self>, req: hyper::Request<Incoming>) -> Result<Response, String> {
+        let (tx, rx) = oneshot::channel();
+        let server = self.clone();
+        let task = tokio::spawn(async move {
+            tokio::select! {
+                result = server.run_handler(req, tx) => result.map_err(|e| describe(&e)),
+                () = killed_after_grace(&server.env) => Err("killed: the pod stopped".to_owned()),
+            }
+        });
+        match rx.await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(code)) => Err(format!("the component answered with error {code:?}")),
+            Err(_) => match task.await {
+                Ok(Ok(())) => Err("the component never set a response".into()),
+                Ok(Err(message)) => Err(message),
+                Err(e) => Err(e.to_string()),
+            },
+        }
+    }
+
+    async fn run_handler(&self, req: hyper::Request<Incoming>, tx: ResponseSender) -> wasmtime::Result<()> {
+        let Some(reused) = &self.reused else {
+            let mut store = self.env.new_store().map_err(wasmtime::Error::msg)?;
+            let proxy = self.pre.instantiate_async(&mut store).await?;
+            return handle_in(&mut store, &proxy, req, tx).await;
+        };
+        let mut warm = reused.lock().await;
+        let (mut store, proxy) = match warm.take() {
+            Some(instance) => instance,
+            None => {
+                let mut store = self.env.new_store().map_err(wasmtime::Error::msg)?;
+                let proxy = self.pre.instantiate_async(&mut store).await?;
+                (store, proxy)
+            }
+        };
+        handle_in(&mut store, &proxy, req, tx).await?;
+        *warm = Some((store, proxy));
+        Ok(())
+    }
+}
+
+async fn handle_in(
+    store: &mut Store<Host>,
+    proxy: &Proxy,
+    req: hyper::Request<Incoming>,
+    tx: ResponseSender,
+) -> wasmtime::Result<()> {
+    let req = store.data_mut().http().new_incoming_request(Scheme::Http, req)?;
+    let out = store.data_mut().http().new_response_outparam(tx)?;
+    let result = proxy.wasi_http_incoming_handler().call_handle(&mut *store, req, out).await;
+    store.data_mut().cpu.finish();
+    result
+}
+
+async fn killed_after_grace(env: &ContainerEnv) {
+    let deadline = env.pod.stop_requested().await;
+    tokio::time::sleep_until(deadline).await;
+}
+
+fn error_response(message: &str) -> Response {
+    let body = Full::new(Bytes::from(format!("{message}\n"))).map_err(|never| match never {}).boxed_unsync();
+    let mut response = hyper::Response::new(body);
+    *response.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+    response
+}

@@ -1,0 +1,56 @@
+//! hostPort: a real listener on the host that forwards each connection into the pod network,
+//! to whatever the pod listens on at that container port (an HTTP component or a guest socket).
+
+use super::{NodeNetwork, Proto};
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+
+/// How long a connection waits for the pod to start listening (a pod that is still starting).
+const WAIT_FOR_LISTENER: Duration = Duration::from_secs(10);
+
+/// Forward connections accepted on `listener` to (`pod`, `port`) until the listener fails or
+/// the task is dropped.
+pub async fn forward_host_port(listener: TcpListener, net: Arc<NodeNetwork>, pod: Ipv4Addr, port: u16) {
+    loop {
+        let (client, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::warn!(error = %e, "hostPort listener failed");
+                return;
+            }
+        };
+        let net = net.clone();
+        tokio::spawn(async move {
+            if let Err(e) = forward_one(client, &net, pod, port).await {
+                tracing::debug!(%peer, %pod, port, error = %e, "hostPort connection ended");
+            }
+        });
+    }
+}
+
+async fn forward_one(
+    mut client: TcpStream,
+    net: &NodeNetwork,
+    pod: Ipv4Addr,
+    port: u16,
+) -> std::io::Result<()> {
+    let deadline = tokio::time::Instant::now() + WAIT_FOR_LISTENER;
+    let target = loop {
+        if let Some(addr) = net.host_addr(pod, Proto::Tcp, port) {
+            break addr;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionRefused,
+                "nothing listens on the container port",
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let mut upstream = TcpStream::connect(target).await?;
+    client.set_nodelay(true)?;
+    upstream.set_nodelay(true)?;
+    tokio::io::copy_bidirectional(&mut client, &mut upstream).await.map(drop)
+}

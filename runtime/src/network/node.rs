@@ -1,0 +1,242 @@
+//! The node-local pod network: the port tables of the pods on this node.
+
+use super::{LookupError, NetError, PodNetwork, Proto};
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Mutex;
+
+/// Which real (non-cluster) addresses pods may reach. Empty = none (the default).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EgressPolicy {
+    allowed: Vec<(Ipv4Addr, u8)>,
+}
+
+impl EgressPolicy {
+    /// Allow a CIDR, e.g. `("127.0.0.1".parse()?, 32)` for a host service a test runs.
+    pub fn allow(mut self, net: Ipv4Addr, prefix: u8) -> Self {
+        self.allowed.push((net, prefix.min(32)));
+        self
+    }
+
+    pub fn allows(&self, ip: IpAddr) -> bool {
+        let IpAddr::V4(ip) = ip else { return false };
+        self.allowed.iter().any(|(net, prefix)| {
+            let mask = if *prefix == 0 { 0 } else { u32::MAX << (32 - prefix) };
+            u32::from(ip) & mask == u32::from(*net) & mask
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Port {
+    /// Bind in progress: the port is taken, nothing to route to yet.
+    Reserved,
+    Published {
+        host: SocketAddr,
+        loopback_only: bool,
+    },
+}
+
+#[derive(Default)]
+struct State {
+    /// pod IP -> hostname, for every pod on this node.
+    pods: HashMap<Ipv4Addr, String>,
+    ports: HashMap<(Ipv4Addr, Proto, u16), Port>,
+    next_ephemeral: HashMap<(Ipv4Addr, Proto), u16>,
+    peers: HashMap<(Proto, SocketAddr), SocketAddr>,
+}
+
+/// Ephemeral ports, as Linux's default `ip_local_port_range`.
+const EPHEMERAL: std::ops::RangeInclusive<u16> = 32768..=60999;
+
+#[derive(Default)]
+pub struct NodeNetwork {
+    state: Mutex<State>,
+    egress: EgressPolicy,
+}
+
+impl NodeNetwork {
+    pub fn new(egress: EgressPolicy) -> Self {
+        NodeNetwork { state: Mutex::default(), egress }
+    }
+
+    /// A pod joins the node's network with its IP and hostname.
+    pub fn add_pod(&self, ip: Ipv4Addr, hostname: &str) {
+        self.lock().pods.insert(ip, hostname.to_string());
+    }
+
+    /// A pod leaves: its ports and peer names go with it.
+    pub fn remove_pod(&self, ip: Ipv4Addr) {
+        let mut s = self.lock();
+        s.pods.remove(&ip);
+        s.ports.retain(|(pod, _, _), _| *pod != ip);
+        s.next_ephemeral.retain(|(pod, _), _| *pod != ip);
+        s.peers.retain(|_, v| v.ip() != IpAddr::V4(ip));
+    }
+
+    /// Where a host-side client reaches (`pod`, `port`): used for hostPort and by tests.
+    pub fn host_addr(&self, pod: Ipv4Addr, proto: Proto, port: u16) -> Option<SocketAddr> {
+        match self.lock().ports.get(&(pod, proto, port)) {
+            Some(Port::Published { host, .. }) => Some(*host),
+            _ => None,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock leaves plain maps, still consistent enough to serve.
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl PodNetwork for NodeNetwork {
+    fn reserve(&self, pod: Ipv4Addr, proto: Proto, port: u16) -> Result<u16, NetError> {
+        use std::collections::hash_map::Entry;
+        let mut s = self.lock();
+        if port != 0 {
+            return match s.ports.entry((pod, proto, port)) {
+                Entry::Occupied(_) => Err(NetError::AddressInUse(port)),
+                Entry::Vacant(v) => {
+                    v.insert(Port::Reserved);
+                    Ok(port)
+                }
+            };
+        }
+        let start = *s.next_ephemeral.get(&(pod, proto)).unwrap_or(EPHEMERAL.start());
+        let span = u32::from(EPHEMERAL.end() - EPHEMERAL.start()) + 1;
+        for step in 0..span {
+            let offset = (u32::from(start - EPHEMERAL.start()) + step) % span;
+            let candidate = EPHEMERAL.start() + u16::try_from(offset).expect("offset < span <= u16 range");
+            if let Entry::Vacant(v) = s.ports.entry((pod, proto, candidate)) {
+                v.insert(Port::Reserved);
+                let next = if candidate == *EPHEMERAL.end() { *EPHEMERAL.start() } else { candidate + 1 };
+                s.next_ephemeral.insert((pod, proto), next);
+                return Ok(candidate);
+            }
+        }
+        Err(NetError::Exhausted)
+    }
+
+    fn publish(&self, pod: Ipv4Addr, proto: Proto, port: u16, host: SocketAddr, loopback_only: bool) {
+        self.lock().ports.insert((pod, proto, port), Port::Published { host, loopback_only });
+    }
+
+    fn release(&self, pod: Ipv4Addr, proto: Proto, port: u16) {
+        self.lock().ports.remove(&(pod, proto, port));
+    }
+
+    fn route(&self, pod: Ipv4Addr, proto: Proto, to: SocketAddr) -> Result<SocketAddr, NetError> {
+        let IpAddr::V4(ip) = to.ip() else { return Err(NetError::Ipv6) };
+        let s = self.lock();
+        let (target, same_pod) = if ip.is_loopback() || ip.is_unspecified() || ip == pod {
+            (pod, true)
+        } else if s.pods.contains_key(&ip) {
+            (ip, false)
+        } else if self.egress.allows(to.ip()) {
+            return Ok(to);
+        } else {
+            return Err(NetError::Denied(to));
+        };
+        match s.ports.get(&(target, proto, to.port())) {
+            Some(Port::Published { host, loopback_only }) if same_pod || !loopback_only => Ok(*host),
+            _ => Err(NetError::Refused(to)),
+        }
+    }
+
+    fn name_peer(&self, proto: Proto, host: SocketAddr, addr: SocketAddr) {
+        self.lock().peers.insert((proto, host), addr);
+    }
+
+    fn forget_peer(&self, proto: Proto, host: SocketAddr) {
+        self.lock().peers.remove(&(proto, host));
+    }
+
+    fn reverse(&self, proto: Proto, host: SocketAddr) -> Option<SocketAddr> {
+        self.lock().peers.get(&(proto, host)).copied()
+    }
+
+    fn lookup(&self, pod: Ipv4Addr, name: &str) -> Result<Vec<IpAddr>, LookupError> {
+        let name = name.trim_end_matches('.');
+        if name.is_empty() || name.len() > 253 {
+            return Err(LookupError::InvalidArgument(name.into()));
+        }
+        if let Ok(ip) = name.parse::<IpAddr>() {
+            return Ok(vec![ip]);
+        }
+        if name.eq_ignore_ascii_case("localhost") {
+            return Ok(vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]);
+        }
+        let s = self.lock();
+        match s.pods.get(&pod) {
+            Some(hostname) if hostname.eq_ignore_ascii_case(name) => Ok(vec![IpAddr::V4(pod)]),
+            _ => Err(LookupError::NameUnresolvable(name.into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: Ipv4Addr = Ipv4Addr::new(10, 244, 0, 2);
+    const B: Ipv4Addr = Ipv4Addr::new(10, 244, 0, 3);
+
+    fn host(port: u16) -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+    }
+
+    #[test]
+    fn pods_have_separate_port_spaces_and_reach_each_other_by_ip() {
+        let n = NodeNetwork::default();
+        n.add_pod(A, "a");
+        n.add_pod(B, "b");
+        assert_eq!(n.reserve(A, Proto::Tcp, 8080), Ok(8080));
+        assert_eq!(n.reserve(B, Proto::Tcp, 8080), Ok(8080), "same port in another pod");
+        assert_eq!(n.reserve(A, Proto::Tcp, 8080), Err(NetError::AddressInUse(8080)));
+        n.publish(A, Proto::Tcp, 8080, host(40001), false);
+        n.publish(B, Proto::Tcp, 8080, host(40002), false);
+        let to = |ip: Ipv4Addr| SocketAddr::from((ip, 8080));
+        assert_eq!(n.route(A, Proto::Tcp, to(Ipv4Addr::LOCALHOST)), Ok(host(40001)));
+        assert_eq!(n.route(A, Proto::Tcp, to(A)), Ok(host(40001)));
+        assert_eq!(n.route(A, Proto::Tcp, to(B)), Ok(host(40002)));
+        assert_eq!(n.route(B, Proto::Tcp, to(Ipv4Addr::LOCALHOST)), Ok(host(40002)));
+        assert_eq!(n.route(A, Proto::Udp, to(B)), Err(NetError::Refused(to(B))));
+    }
+
+    #[test]
+    fn loopback_listeners_are_private_and_outside_addresses_need_policy() {
+        let n = NodeNetwork::new(EgressPolicy::default().allow(Ipv4Addr::new(192, 0, 2, 0), 24));
+        n.add_pod(A, "a");
+        n.add_pod(B, "b");
+        n.reserve(A, Proto::Tcp, 9000).unwrap();
+        n.publish(A, Proto::Tcp, 9000, host(40003), true);
+        assert!(n.route(A, Proto::Tcp, SocketAddr::from((Ipv4Addr::LOCALHOST, 9000))).is_ok());
+        assert!(matches!(n.route(B, Proto::Tcp, SocketAddr::from((A, 9000))), Err(NetError::Refused(_))));
+        let outside = SocketAddr::from((Ipv4Addr::new(192, 0, 2, 7), 80));
+        assert_eq!(n.route(A, Proto::Tcp, outside), Ok(outside));
+        let denied = SocketAddr::from((Ipv4Addr::new(10, 96, 0, 10), 53));
+        assert_eq!(n.route(A, Proto::Tcp, denied), Err(NetError::Denied(denied)));
+    }
+
+    #[test]
+    fn ephemeral_ports_are_unique_and_removal_frees_everything() {
+        let n = NodeNetwork::default();
+        n.add_pod(A, "a");
+        let p1 = n.reserve(A, Proto::Tcp, 0).unwrap();
+        let p2 = n.reserve(A, Proto::Tcp, 0).unwrap();
+        assert!(EPHEMERAL.contains(&p1) && p1 != p2);
+        n.name_peer(Proto::Tcp, host(5), SocketAddr::from((A, p1)));
+        n.remove_pod(A);
+        assert_eq!(n.reverse(Proto::Tcp, host(5)), None);
+        assert_eq!(n.reserve(A, Proto::Tcp, p1), Ok(p1));
+    }
+
+    #[test]
+    fn lookup_knows_localhost_own_hostname_and_literals() {
+        let n = NodeNetwork::default();
+        n.add_pod(A, "web-1");
+        assert_eq!(n.lookup(A, "localhost"), Ok(vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]));
+        assert_eq!(n.lookup(A, "web-1"), Ok(vec![IpAddr::V4(A)]));
+        assert_eq!(n.lookup(A, "10.244.0.3"), Ok(vec![IpAddr::V4(B)]));
+        assert!(matches!(n.lookup(A, "example.com"), Err(LookupError::NameUnresolvable(_))));
+    }
+}

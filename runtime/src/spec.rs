@@ -1,0 +1,133 @@
+//! The runtime's own pod description: what to run, resolved and self-contained.
+//!
+//! These types are deliberately not Kubernetes types. The node agent (and `wasmkube play`)
+//! translate an API Pod into a [`PodSpec`] after resolving everything the runtime must not know
+//! how to fetch: images become digests and paths, configMap/secret/downwardAPI volumes become
+//! file contents, resource quantities become bytes and millicores. Keeping the spec resolved and
+//! serialisable (as Spin keeps its "locked app") means a pod can be recorded, replayed and
+//! restarted without the API server.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+/// One pod: a set of containers sharing volumes (and, later, one network namespace).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodSpec {
+    /// Unique per pod instance; names its directory under `DATA_DIR/pods/`.
+    pub uid: String,
+    pub name: String,
+    pub namespace: String,
+    /// What the guest sees as its host name (`HOSTNAME` is set from it unless the container sets it).
+    pub hostname: String,
+    /// The pod's virtual address (used by the pod network; carried here so specs are complete).
+    pub pod_ip: Ipv4Addr,
+    #[serde(default)]
+    pub volumes: Vec<VolumeSpec>,
+    /// Run one after the other, each to completion, before any main container starts.
+    #[serde(default)]
+    pub init_containers: Vec<ContainerSpec>,
+    /// Run concurrently once every init container has succeeded.
+    pub containers: Vec<ContainerSpec>,
+}
+
+/// One wasm component to run inside the pod.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerSpec {
+    pub name: String,
+    pub image: ImageSpec,
+    /// Arguments after argv\[0\] (argv\[0\] is the container name, as a process sees its own name).
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Environment in order; later entries win, as in Kubernetes.
+    #[serde(default)]
+    pub env: Vec<(String, String)>,
+    /// The guest's initial working directory (must be inside a mount to be useful).
+    #[serde(default)]
+    pub working_dir: Option<String>,
+    #[serde(default)]
+    pub mounts: Vec<MountSpec>,
+    pub kind: ContainerKind,
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// A resolved image: the runtime never fetches anything itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageSpec {
+    /// `sha256:<hex>` of the component bytes; keys the compiled-component cache.
+    pub digest: String,
+    /// Where the component's bytes are (normally a blob in the image store).
+    pub path: PathBuf,
+}
+
+/// How a container is driven.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum ContainerKind {
+    /// A `wasi:cli/command`: run once like a process; its exit code is the result.
+    Command,
+    /// A `wasi:http/proxy`: serve HTTP on each port (listeners come from the caller).
+    Http {
+        ports: Vec<u16>,
+        /// Keep one instance warm and reuse it for consecutive requests instead of a fresh
+        /// instance per request (faster, but state leaks between requests).
+        #[serde(default)]
+        reuse_instances: bool,
+    },
+    /// Decide from the component's exports: `wasi:http/incoming-handler` without `wasi:cli/run`
+    /// is served like `Http` on `ports` (fresh instances), anything else runs as a `Command`.
+    /// What a Kubernetes manifest gives, since it does not say which kind an image is.
+    Detect {
+        #[serde(default)]
+        ports: Vec<u16>,
+    },
+}
+
+/// Resource limits, already converted from Kubernetes quantities.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Limits {
+    /// Cap on this container's linear memory; the pod's cap is derived from its containers'.
+    pub memory_bytes: Option<u64>,
+    /// CPU share in millicores (1000 = one core); below 1000 the guest is paused between slices.
+    pub cpu_millis: Option<u32>,
+}
+
+/// A volume mounted into a container as a preopened directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MountSpec {
+    /// Name of a [`VolumeSpec`] of the pod.
+    pub volume: String,
+    /// Absolute guest path the directory appears at.
+    pub mount_path: String,
+    #[serde(default)]
+    pub read_only: bool,
+    /// Mount only this sub-directory of the volume (relative, no `..`).
+    #[serde(default)]
+    pub sub_path: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeSpec {
+    pub name: String,
+    pub source: VolumeSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum VolumeSource {
+    /// A fresh directory per pod, shared by every container that mounts it, removed with the pod.
+    EmptyDir,
+    /// configMap / secret / downwardAPI content, materialised once as files and always mounted
+    /// read-only (the guest cannot change what the API says).
+    Files { files: BTreeMap<String, Vec<u8>> },
+    /// A directory of the host; refused unless `RuntimeConfig::allow_host_path`.
+    HostPath { path: PathBuf },
+}

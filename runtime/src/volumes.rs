@@ -1,0 +1,128 @@
+//! The pod's filesystem namespace: volumes become host directories under
+//! `DATA_DIR/pods/<uid>/volumes/<name>` and are preopened at each mount path.
+//!
+//! **Architecture Invariant:** a guest reaches the host filesystem only through preopens.
+//! wasmtime-wasi resolves every guest path with cap-std relative to a preopened directory
+//! handle, so `..`, absolute paths and symlinks cannot lead outside it.
+
+use crate::spec::{MountSpec, PodSpec, VolumeSource};
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("volume {volume:?}: {path}: {source}")]
+    Io { volume: String, path: PathBuf, source: std::io::Error },
+    #[error("volume {0:?}: hostPath volumes are not allowed on this node")]
+    HostPathNotAllowed(String),
+    #[error("volume {volume:?}: path {path:?} must be relative and stay inside the volume")]
+    BadPath { volume: String, path: String },
+    #[error("mount of {volume:?} at {mount_path:?}: no such volume in the pod")]
+    UnknownVolume { volume: String, mount_path: String },
+    #[error("mount path {0:?} must be absolute")]
+    RelativeMountPath(String),
+    #[error("preopening {path} at {mount_path}: {message}")]
+    Preopen { path: PathBuf, mount_path: String, message: String },
+}
+
+/// One volume, ready to mount.
+#[derive(Debug)]
+struct VolumeDir {
+    path: PathBuf,
+    /// configMap/secret/downwardAPI content is read-only whatever the mount says.
+    always_read_only: bool,
+}
+
+/// The volumes of one pod, created before its first container starts.
+#[derive(Debug)]
+pub struct PodVolumes {
+    dirs: HashMap<String, VolumeDir>,
+}
+
+/// Accept only plain relative paths (`a/b.txt`): no root, no `..`, no `.` games.
+fn checked_relative(volume: &str, path: &str) -> Result<PathBuf, Error> {
+    let p = Path::new(path);
+    let ok = !path.is_empty() && p.components().all(|c| matches!(c, Component::Normal(_)));
+    if ok { Ok(p.to_owned()) } else { Err(Error::BadPath { volume: volume.into(), path: path.into() }) }
+}
+
+impl PodVolumes {
+    /// Create every volume of `spec` under `pod_dir`.
+    pub fn create(pod_dir: &Path, spec: &PodSpec, allow_host_path: bool) -> Result<Self, Error> {
+        let mut dirs = HashMap::new();
+        for volume in &spec.volumes {
+            let name = &volume.name;
+            checked_relative(name, name)?;
+            let local = pod_dir.join("volumes").join(name);
+            let io = |path: &Path| {
+                let path = path.to_owned();
+                move |source| Error::Io { volume: name.clone(), path, source }
+            };
+            let dir = match &volume.source {
+                VolumeSource::EmptyDir => {
+                    std::fs::create_dir_all(&local).map_err(io(&local))?;
+                    VolumeDir { path: local, always_read_only: false }
+                }
+                VolumeSource::Files { files } => {
+                    std::fs::create_dir_all(&local).map_err(io(&local))?;
+                    for (relative, contents) in files {
+                        let path = local.join(checked_relative(name, relative)?);
+                        if let Some(parent) = path.parent() {
+                            std::fs::create_dir_all(parent).map_err(io(parent))?;
+                        }
+                        std::fs::write(&path, contents).map_err(io(&path))?;
+                    }
+                    VolumeDir { path: local, always_read_only: true }
+                }
+                VolumeSource::HostPath { path } if allow_host_path => {
+                    VolumeDir { path: path.clone(), always_read_only: false }
+                }
+                VolumeSource::HostPath { .. } => return Err(Error::HostPathNotAllowed(name.clone())),
+            };
+            dirs.insert(name.clone(), dir);
+        }
+        Ok(PodVolumes { dirs })
+    }
+
+    /// Preopen each mount into a container's WASI context.
+    pub fn preopen(&self, builder: &mut WasiCtxBuilder, mounts: &[MountSpec]) -> Result<(), Error> {
+        for mount in mounts {
+            if !mount.mount_path.starts_with('/') {
+                return Err(Error::RelativeMountPath(mount.mount_path.clone()));
+            }
+            let volume = self.dirs.get(&mount.volume).ok_or_else(|| Error::UnknownVolume {
+                volume: mount.volume.clone(),
+                mount_path: mount.mount_path.clone(),
+            })?;
+            let mut path = volume.path.clone();
+            if let Some(sub) = &mount.sub_path {
+                path.push(checked_relative(&mount.volume, sub)?);
+                if !volume.always_read_only {
+                    std::fs::create_dir_all(&path).map_err(|source| Error::Io {
+                        volume: mount.volume.clone(),
+                        path: path.clone(),
+                        source,
+                    })?;
+                }
+            }
+            let read_only = mount.read_only || volume.always_read_only;
+            let perms = if read_only { FsPerms::ReadOnly } else { FsPerms::ReadWrite };
+            builder.preopened_dir(&path, &mount.mount_path, perms).map_err(|e| Error::Preopen {
+                path: path.clone(),
+                mount_path: mount.mount_path.clone(),
+                message: format!("{e:#}"),
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Remove everything the pod left on disk (volumes and logs); hostPath volumes are the host's
+/// and live outside `pod_dir`, so they are untouched.
+pub fn remove_pod_dir(pod_dir: &Path) -> std::io::Result<()> {
+    match std::fs::remove_dir_all(pod_dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
