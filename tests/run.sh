@@ -35,5 +35,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 say "cargo test"
 cargo test --workspace --locked
 
-say "API benchmark (quick mode: checks the harness runs; figures are not judged)"
+say "benchmarks in quick mode (checks the harnesses run; figures are not judged)"
 cargo bench -p wasmkube --bench api --profile dev --locked -- --quick
+cargo bench -p wasmkube-runtime --bench pods --profile dev --locked -- --quick

@@ -2,11 +2,14 @@
 //! and a memory bomb ends OOMKilled.
 
 use crate::support::*;
+use std::net::Ipv4Addr;
 use std::time::Duration;
-use wasmkube_runtime::{ContainerState, PodPhase, StartOptions};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use wasmkube_runtime::network::Proto;
+use wasmkube_runtime::{ContainerKind, ContainerState, PodPhase, StartOptions};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_endless_loop_is_throttled_while_another_pod_completes() {
+async fn an_endless_loop_is_throttled_while_other_pods_complete_and_answer_http() {
     let t = TestRuntime::new();
     let mut spinner = command("spin", &t.image("spin"), &[]);
     spinner.limits.cpu_millis = Some(200);
@@ -38,6 +41,27 @@ async fn an_endless_loop_is_throttled_while_another_pod_completes() {
         PodPhase::Running,
         "the spinner is still running while the other pod finished"
     );
+    // An HTTP pod beside the spinners keeps answering.
+    let mut web = command("web", &t.image("http-hello"), &[]);
+    web.kind = ContainerKind::Http { ports: vec![8080], reuse_instances: false };
+    let mut spec = pod("web-beside-spin", vec![web]);
+    spec.pod_ip = Ipv4Addr::new(10, 244, 0, 9);
+    let web = t.rt.start_pod(spec, StartOptions::default()).unwrap();
+    let addr = loop {
+        if let Some(a) = t.rt.network().host_addr(Ipv4Addr::new(10, 244, 0, 9), Proto::Tcp, 8080) {
+            break a;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    for _ in 0..20 {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: web\r\nConnection: close\r\n\r\n").await.unwrap();
+        let mut answer = String::new();
+        tokio::time::timeout(Duration::from_secs(10), s.read_to_string(&mut answer)).await.unwrap().unwrap();
+        assert!(answer.contains("hello from web-beside-spin"), "{answer}");
+    }
+    assert_eq!(spin.status().phase, PodPhase::Running, "still spinning while HTTP was answered");
+    web.stop(Duration::from_secs(1)).await;
 
     let stopped = spin.stop(Duration::ZERO).await;
     assert_eq!(stopped.containers[0].state.exit_code(), Some(137), "{stopped:#?}");
