@@ -6,6 +6,7 @@
 mod image;
 mod play;
 mod server;
+mod signals;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -177,7 +177,7 @@ async fn play(args: PlayArgs, manifest: Manifest) -> anyhow::Result<ExitCode> {
     let finished = futures::future::join_all(pods.iter().map(|(_, handle)| handle.wait()));
     tokio::select! {
         _ = finished => {}
-        () = shutdown_signal() => {
+        () = crate::signals::shutdown_signal() => {
             eprintln!("wasmkube play: stopping (grace period {:?})", args.grace_period);
             futures::future::join_all(pods.iter().map(|(_, handle)| handle.stop(args.grace_period))).await;
         }
@@ -220,14 +220,5 @@ impl LogObserver for PrefixPrinter {
             Stream::Stderr => writeln!(std::io::stderr().lock(), "[{container}] {line}"),
         };
         drop(result);
-    }
-}
-
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing a SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
 }

@@ -49,18 +49,8 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     write_endpoints(&args.data_dir, addr)?;
     println!("wasmkube: API listening on http://{addr}");
     println!("wasmkube: kubeconfig at {}", args.data_dir.join("kubeconfig").display());
-    wasmkube_apiserver::serve(listener, api, shutdown_signal()).await?;
+    wasmkube_apiserver::serve(listener, api, crate::signals::shutdown_signal()).await?;
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing a SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-    tracing::info!("shutting down");
 }
 
 /// Write atomically (temp file + rename) so a reader never sees half a file.
