@@ -101,8 +101,9 @@ pub(crate) async fn run(
     index: usize,
 ) -> ContainerState {
     let list = if init { &pod.spec.init_containers } else { &pod.spec.containers };
-    let span = tracing::info_span!("container", container = %list[index].name, init);
-    tracing::Instrument::instrument(run_in_span(pod, volumes, init, index), span).await
+    let spec = list[index].clone();
+    let span = tracing::info_span!("container", container = %spec.name, init);
+    tracing::Instrument::instrument(run_in_span(pod, volumes, init, index, spec), span).await
 }
 
 async fn run_in_span(
@@ -110,9 +111,8 @@ async fn run_in_span(
     volumes: Arc<PodVolumes>,
     init: bool,
     index: usize,
+    spec: ContainerSpec,
 ) -> ContainerState {
-    let list = if init { &pod.spec.init_containers } else { &pod.spec.containers };
-    let spec = list[index].clone();
     pod.set_state(init, index, ContainerState::Waiting { reason: "ContainerCreating".into() });
     let started_at = Utc::now();
     let outcome = match create(&pod, volumes, spec).await {

@@ -71,7 +71,7 @@ pub fn random_suffix() -> String {
     (0..5).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
-/// The `ownerReferences` of an object as (uid, kind, name, controller, blockOwnerDeletion).
+/// The uids named in an object's `ownerReferences`.
 pub fn owner_uids(obj: &Value) -> Vec<String> {
     obj.pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)

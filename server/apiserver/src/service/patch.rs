@@ -163,6 +163,25 @@ fn server_side_apply(
     )
 }
 
+/// Apply an RFC 6902 JSON patch, or (for any other type) an RFC 7396 merge patch.
+pub(crate) fn json_or_merge(current: &Value, kind: PatchType, patch: &Value) -> Result<Value, ApiError> {
+    let mut doc = current.clone();
+    if kind != PatchType::Json {
+        json_patch::merge(&mut doc, patch);
+        return Ok(doc);
+    }
+    let ops: json_patch::Patch = serde_json::from_value(patch.clone())
+        .map_err(|e| ApiError::bad_request(format!("the JSON patch is malformed: {e}")))?;
+    json_patch::patch(&mut doc, &ops).map_err(|e| {
+        ApiError::new(
+            422,
+            "Invalid",
+            format!("the server rejected our request due to an error in our request: {e}"),
+        )
+    })?;
+    Ok(doc)
+}
+
 fn apply_patch(
     def: &ResourceDef,
     current: &Value,
@@ -173,24 +192,7 @@ fn apply_patch(
 ) -> Result<Value, ApiError> {
     let bad = |e: String| ApiError::bad_request(e);
     match kind {
-        PatchType::Json => {
-            let ops: json_patch::Patch = serde_json::from_value(patch.clone())
-                .map_err(|e| bad(format!("the JSON patch is malformed: {e}")))?;
-            let mut doc = current.clone();
-            json_patch::patch(&mut doc, &ops).map_err(|e| {
-                ApiError::new(
-                    422,
-                    "Invalid",
-                    format!("the server rejected our request due to an error in our request: {e}"),
-                )
-            })?;
-            Ok(doc)
-        }
-        PatchType::Merge => {
-            let mut doc = current.clone();
-            json_patch::merge(&mut doc, patch);
-            Ok(doc)
-        }
+        PatchType::Json | PatchType::Merge => json_or_merge(current, kind, patch),
         PatchType::Strategic => {
             let root = wasmkube_patch::schema::root_type(def.group, def.version, def.kind)
                 .ok_or_else(|| ApiError::unsupported_media_type("application/strategic-merge-patch+json"))?;

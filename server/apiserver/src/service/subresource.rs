@@ -83,7 +83,8 @@ impl Api {
             let scale = scale_of(&current);
             let wanted = match &change {
                 ScaleChange::Replace(body) => (*body).clone(),
-                ScaleChange::Patch(kind, patch) => patch_scale(&scale, *kind, patch)?,
+                // A Scale has no lists: strategic merge and apply reduce to a JSON merge.
+                ScaleChange::Patch(kind, patch) => super::patch::json_or_merge(&scale, *kind, patch)?,
             };
             if let Some(rv) =
                 meta::str_at(&wanted, &["metadata", "resourceVersion"]).filter(|s| !s.is_empty())
@@ -217,20 +218,6 @@ impl Api {
 pub enum ScaleChange<'a> {
     Replace(&'a Value),
     Patch(PatchType, &'a Value),
-}
-
-fn patch_scale(scale: &Value, kind: PatchType, patch: &Value) -> Result<Value, ApiError> {
-    let mut doc = scale.clone();
-    match kind {
-        PatchType::Json => {
-            let ops: json_patch::Patch =
-                serde_json::from_value(patch.clone()).map_err(|e| ApiError::bad_request(e.to_string()))?;
-            json_patch::patch(&mut doc, &ops).map_err(|e| ApiError::new(422, "Invalid", e.to_string()))?;
-        }
-        // A Scale has no lists, so strategic merge and apply reduce to a JSON merge.
-        PatchType::Merge | PatchType::Strategic | PatchType::Apply => json_patch::merge(&mut doc, patch),
-    }
-    Ok(doc)
 }
 
 fn set_condition(pod: &mut Value, kind: &str, status: &str) {
