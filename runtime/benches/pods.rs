@@ -39,6 +39,7 @@ fn container(name: &str, image: &ImageSpec, args: &[&str], kind: ContainerKind) 
         mounts: Vec::new(),
         kind,
         limits: Limits::default(),
+        sidecar: false,
     }
 }
 
@@ -56,6 +57,7 @@ fn pod(n: u32, c: ContainerSpec) -> PodSpec {
         volumes: Vec::new(),
         init_containers: Vec::new(),
         containers: vec![c],
+        restart_policy: Default::default(),
     }
 }
 
@@ -228,7 +230,20 @@ fn pods_arg() -> Option<u32> {
     args.iter().position(|a| a == "--pods").and_then(|i| args.get(i + 1)?.parse().ok())
 }
 
+/// Each idle HTTP pod holds a listener and a log file: a density run needs more descriptors
+/// than the default soft limit (the `wasmkube` binary raises it the same way).
+fn raise_open_file_limit() {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let wanted = Rlimit { current: Some(1 << 20), maximum: Some(1 << 20) };
+    if setrlimit(Resource::Nofile, wanted).is_err() {
+        let hard = getrlimit(Resource::Nofile).maximum;
+        let _ = setrlimit(Resource::Nofile, Rlimit { current: hard, maximum: hard });
+    }
+    println!("open-file limit: {:?}", getrlimit(Resource::Nofile).current);
+}
+
 fn main() {
+    raise_open_file_limit();
     let quick = std::env::args().any(|a| a == "--quick");
     let rt_tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();

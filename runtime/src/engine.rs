@@ -117,6 +117,18 @@ impl WasmEngine {
         Ok(WasmEngine { inner })
     }
 
+    /// The density defaults, or the small-board pooling sizes when this machine's address
+    /// space cannot reserve them.
+    pub fn for_this_machine() -> Result<Self, Error> {
+        WasmEngine::new(&EngineConfig::default()).or_else(|e| {
+            tracing::warn!(error = %e, "falling back to the small-board pooling sizes");
+            WasmEngine::new(&EngineConfig {
+                pooling: PoolingConfig::small_board(),
+                ..EngineConfig::default()
+            })
+        })
+    }
+
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
     }

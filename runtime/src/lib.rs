@@ -34,8 +34,9 @@ pub use images::{ImageInfo, ImageStore};
 pub use logs::{LogConfig, LogObserver, LogQuery, Stream};
 pub use network::{EgressPolicy, NodeNetwork, PodNetwork};
 pub use pod::PodHandle;
-pub use runtime::{CacheCounts, PortBinder, Runtime, RuntimeConfig, StartOptions};
+pub use runtime::{CacheCounts, PortBinder, RestartBackoff, Runtime, RuntimeConfig, StartOptions};
 pub use spec::{
-    ContainerKind, ContainerSpec, ImageSpec, Limits, MountSpec, PodSpec, VolumeSource, VolumeSpec,
+    ContainerKind, ContainerSpec, ImageSpec, Limits, MountSpec, PodSpec, RestartPolicy, VolumeSource,
+    VolumeSpec,
 };
 pub use status::{ContainerState, ContainerStatus, PodPhase, PodStatus};

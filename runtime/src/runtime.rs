@@ -40,6 +40,26 @@ pub struct RuntimeConfig {
     /// Which real (non-cluster) addresses pods may reach; none by default.
     #[serde(default)]
     pub egress: EgressPolicy,
+    /// How long ended containers wait before they run again.
+    #[serde(default)]
+    pub restart_backoff: RestartBackoff,
+}
+
+/// The crash-loop back-off: immediate first restart, then `initial` doubling up to `max`
+/// (the kubelet's 10 s and 5 min by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestartBackoff {
+    pub initial: std::time::Duration,
+    pub max: std::time::Duration,
+}
+
+impl Default for RestartBackoff {
+    fn default() -> Self {
+        RestartBackoff {
+            initial: std::time::Duration::from_secs(10),
+            max: std::time::Duration::from_secs(300),
+        }
+    }
 }
 
 impl RuntimeConfig {
@@ -51,6 +71,7 @@ impl RuntimeConfig {
             compile_concurrency: cores.clamp(1, 4),
             logs: LogConfig::default(),
             egress: EgressPolicy::default(),
+            restart_backoff: RestartBackoff::default(),
         }
     }
 }

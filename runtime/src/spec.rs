@@ -31,6 +31,30 @@ pub struct PodSpec {
     pub init_containers: Vec<ContainerSpec>,
     /// Run concurrently once every init container has succeeded.
     pub containers: Vec<ContainerSpec>,
+    /// Which ended containers run again (Kubernetes' pod `restartPolicy`).
+    #[serde(default)]
+    pub restart_policy: RestartPolicy,
+}
+
+/// Kubernetes' pod `restartPolicy`. The default here is `Never` (a pod run once, as `wasmkube
+/// play` runs a manifest); the node agent passes the API's value, whose default is `Always`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RestartPolicy {
+    Always,
+    OnFailure,
+    #[default]
+    Never,
+}
+
+impl RestartPolicy {
+    /// Whether a container that ended with `exit_code` runs again.
+    pub fn restarts(self, exit_code: i32) -> bool {
+        match self {
+            RestartPolicy::Always => true,
+            RestartPolicy::OnFailure => exit_code != 0,
+            RestartPolicy::Never => false,
+        }
+    }
 }
 
 /// One wasm component to run inside the pod.
@@ -53,6 +77,11 @@ pub struct ContainerSpec {
     pub kind: ContainerKind,
     #[serde(default)]
     pub limits: Limits,
+    /// A native sidecar: an init container with `restartPolicy: Always`. It starts in its
+    /// place among the init containers without being waited for, runs beside the main
+    /// containers, restarts whenever it ends, and is stopped once the main containers are done.
+    #[serde(default)]
+    pub sidecar: bool,
 }
 
 /// A resolved image: the runtime never fetches anything itself.
@@ -130,4 +159,7 @@ pub enum VolumeSource {
     Files { files: BTreeMap<String, Vec<u8>> },
     /// A directory of the host; refused unless `RuntimeConfig::allow_host_path`.
     HostPath { path: PathBuf },
+    /// A node-local persistent volume the cluster provisioned (a bound PersistentVolumeClaim):
+    /// a directory under the node's data dir that outlives the pod. Created if missing.
+    Persistent { path: PathBuf },
 }

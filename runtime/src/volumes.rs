@@ -79,6 +79,10 @@ impl PodVolumes {
                     VolumeDir { path: path.clone(), always_read_only: false }
                 }
                 VolumeSource::HostPath { .. } => return Err(Error::HostPathNotAllowed(name.clone())),
+                VolumeSource::Persistent { path } => {
+                    std::fs::create_dir_all(path).map_err(io(path))?;
+                    VolumeDir { path: path.clone(), always_read_only: false }
+                }
             };
             dirs.insert(name.clone(), dir);
         }

@@ -38,7 +38,7 @@ pub(crate) async fn run(env: &ContainerEnv, prepared: &Prepared) -> Outcome {
 /// A command has no way to hear "please stop", so a stop request waits out the grace period
 /// and then kills it (dropping the call future drops the instance at its next yield).
 async fn killed_after_grace(env: &ContainerEnv) {
-    let deadline = env.pod.stop_requested().await;
+    let deadline = env.stop.requested().await;
     tokio::time::sleep_until(deadline).await;
 }
 

@@ -64,7 +64,7 @@ pub(crate) async fn serve(
             Some(stream) = accepted.recv() => {
                 connections.spawn(serve_connection(server.clone(), stream, shutdown.clone()));
             }
-            deadline = env.pod.stop_requested() => break deadline,
+            deadline = env.stop.requested() => break deadline,
         }
     };
     // Close the listeners before reporting anything: once the container is terminated, its
@@ -224,7 +224,7 @@ async fn handle_in(
 }
 
 async fn killed_after_grace(env: &ContainerEnv) {
-    let deadline = env.pod.stop_requested().await;
+    let deadline = env.stop.requested().await;
     tokio::time::sleep_until(deadline).await;
 }
 

@@ -8,7 +8,7 @@ use crate::host::Host;
 use crate::limits::{CpuMeter, StoreLimiter, install_epoch_policy};
 use crate::logs::{LogSink, Stream, container_log_dir};
 use crate::network::{PodHttpHooks, PodNet};
-use crate::pod::PodContext;
+use crate::pod::{PodContext, StopSignal};
 use crate::spec::{ContainerKind, ContainerSpec};
 use crate::status::{ContainerState, KILLED_EXIT_CODE};
 use crate::volumes::PodVolumes;
@@ -61,6 +61,8 @@ pub(crate) struct ContainerEnv {
     pub(crate) logs: LogSink,
     /// Set by the limiter when this container hit a memory limit.
     pub(crate) oom: Arc<AtomicBool>,
+    /// This run of the container is asked to end (the pod stopping, or a kill for a restart).
+    pub(crate) stop: StopSignal,
 }
 
 impl ContainerEnv {
@@ -99,11 +101,12 @@ pub(crate) async fn run(
     volumes: Arc<PodVolumes>,
     init: bool,
     index: usize,
+    stop: StopSignal,
 ) -> ContainerState {
     let list = if init { &pod.spec.init_containers } else { &pod.spec.containers };
     let spec = list[index].clone();
     let span = tracing::info_span!("container", container = %spec.name, init);
-    tracing::Instrument::instrument(run_in_span(pod, volumes, init, index, spec), span).await
+    tracing::Instrument::instrument(run_in_span(pod, volumes, init, index, spec, stop), span).await
 }
 
 async fn run_in_span(
@@ -112,10 +115,11 @@ async fn run_in_span(
     init: bool,
     index: usize,
     spec: ContainerSpec,
+    stop: StopSignal,
 ) -> ContainerState {
     pod.set_state(init, index, ContainerState::Waiting { reason: "ContainerCreating".into() });
     let started_at = Utc::now();
-    let outcome = match create(&pod, volumes, spec).await {
+    let outcome = match create(&pod, volumes, spec, stop).await {
         Err(message) => Outcome::error(128, "CreateContainerError", message),
         Ok((env, prepared)) => {
             pod.set_state(init, index, ContainerState::Running { started_at });
@@ -144,12 +148,13 @@ async fn create(
     pod: &Arc<PodContext>,
     volumes: Arc<PodVolumes>,
     spec: ContainerSpec,
+    stop: StopSignal,
 ) -> Result<(ContainerEnv, Arc<crate::cache::Prepared>), String> {
     let prepared = pod.runtime.cache.get(&spec.image).await.map_err(|e| e.to_string())?;
     let dir = container_log_dir(&pod.pod_dir, &spec.name);
     let logs = LogSink::create(&dir, &spec.name, pod.runtime.config.logs, pod.options.log_observer.clone())
         .map_err(|e| e.to_string())?;
-    let env = ContainerEnv { pod: pod.clone(), volumes, spec, logs, oom: Arc::default() };
+    let env = ContainerEnv { pod: pod.clone(), volumes, spec, logs, oom: Arc::default(), stop };
     Ok((env, prepared))
 }
 

@@ -27,7 +27,9 @@ pub struct LogSink {
 struct SinkInner {
     container: String,
     live: PathBuf,
-    file: File,
+    /// Opened on the first write: an idle container (most HTTP pods) holds no descriptor, which
+    /// is what lets a node with a 20k descriptor limit hold 10k pods.
+    file: Option<File>,
     size: u64,
     config: LogConfig,
     partial: [Vec<u8>; 2],
@@ -45,11 +47,12 @@ impl LogSink {
         std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
         let attempt = attempts(dir).last().map_or(0, |a| a + 1);
         let live = dir.join(format!("{attempt}.log"));
-        let file = open_append(&live)?;
+        // The empty file marks this attempt (so `previous` finds the right one) without staying open.
+        drop(open_append(&live)?);
         let inner = SinkInner {
             container: container.to_owned(),
             live,
-            file,
+            file: None,
             size: 0,
             config,
             partial: [Vec::new(), Vec::new()],
@@ -76,6 +79,8 @@ impl LogSink {
                 inner.emit(stream, &rest, false);
             }
         }
+        // The container ended: its descriptor goes back (a late write would reopen it).
+        inner.file = None;
     }
 }
 
@@ -117,7 +122,11 @@ impl SinkInner {
         if self.size > 0 && self.size + record.len() as u64 > self.config.max_file_bytes {
             self.rotate()?;
         }
-        self.file.write_all(record).map_err(Error::io(&self.live))?;
+        let file = match &mut self.file {
+            Some(f) => f,
+            None => self.file.insert(open_append(&self.live)?),
+        };
+        file.write_all(record).map_err(Error::io(&self.live))?;
         self.size += record.len() as u64;
         Ok(())
     }
@@ -126,7 +135,9 @@ impl SinkInner {
     fn rotate(&mut self) -> Result<(), Error> {
         let keep = self.config.max_files.max(1) - 1;
         if keep == 0 {
-            self.file.set_len(0).map_err(Error::io(&self.live))?;
+            if let Some(f) = &self.file {
+                f.set_len(0).map_err(Error::io(&self.live))?;
+            }
         } else {
             let _ = std::fs::remove_file(rotated_path(&self.live, keep));
             for n in (1..keep).rev() {
@@ -134,7 +145,7 @@ impl SinkInner {
             }
             let first = rotated_path(&self.live, 1);
             std::fs::rename(&self.live, &first).map_err(Error::io(&first))?;
-            self.file = open_append(&self.live)?;
+            self.file = Some(open_append(&self.live)?);
         }
         self.size = 0;
         Ok(())

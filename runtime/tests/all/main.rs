@@ -9,4 +9,5 @@ mod images;
 mod limits;
 mod logs;
 mod network;
+mod restarts;
 mod support;

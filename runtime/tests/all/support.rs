@@ -43,8 +43,15 @@ pub struct TestRuntime {
 
 impl TestRuntime {
     pub fn new() -> Self {
+        Self::with_config(|_| {})
+    }
+
+    /// A runtime whose config `change` adjusts (e.g. a short restart back-off).
+    pub fn with_config(change: impl FnOnce(&mut RuntimeConfig)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let rt = Runtime::new(engine(), RuntimeConfig::new(dir.path())).expect("runtime");
+        let mut config = RuntimeConfig::new(dir.path());
+        change(&mut config);
+        let rt = Runtime::new(engine(), config).expect("runtime");
         TestRuntime { dir, rt }
     }
 
@@ -71,6 +78,7 @@ pub fn command(name: &str, image: &ImageSpec, args: &[&str]) -> ContainerSpec {
         mounts: Vec::new(),
         kind: ContainerKind::Command,
         limits: Limits::default(),
+        sidecar: false,
     }
 }
 
@@ -98,6 +106,7 @@ pub fn pod(uid: &str, containers: Vec<ContainerSpec>) -> PodSpec {
         volumes: Vec::new(),
         init_containers: Vec::new(),
         containers,
+        restart_policy: Default::default(),
     }
 }
 
