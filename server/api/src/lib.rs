@@ -14,6 +14,7 @@
 //! - [`selector`]: label and field selectors.
 //! - [`meta`]: small accessors for object metadata in JSON form.
 //! - [`quantity`]: `resource.Quantity`: parsing, comparison and upstream's canonical text.
+//! - [`taints`]: taints and tolerations (scheduling, DaemonSets, NoExecute eviction).
 
 pub mod convert;
 pub mod decode;
@@ -23,6 +24,7 @@ pub mod quantity;
 pub mod registry;
 pub mod selector;
 pub mod status;
+pub mod taints;
 
 pub use registry::{ResourceDef, Subresource};
 pub use status::{ApiError, Result};

@@ -7,10 +7,14 @@
 //! - [`controllers`]: the garbage collector and namespace lifecycle, running in-process against
 //!   [`service::Api`] exactly as a user's requests do.
 //! - [`bootstrap`]: the objects every cluster starts with.
+//! - [`events`]: the Event recorder in-process components share; [`logs`]: the `pods/log`
+//!   hook the node agent implements.
 
 pub mod bootstrap;
 pub mod controllers;
+pub mod events;
 pub mod http;
+pub mod logs;
 pub mod service;
 
 use std::sync::Arc;
@@ -25,6 +29,7 @@ pub use service::Api;
 pub async fn serve(
     listener: TcpListener,
     api: Api,
+    options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
@@ -36,6 +41,7 @@ pub async fn serve(
         server_address: addr.to_string(),
         ready: ready.clone(),
         stopping: stopping.clone(),
+        logs: options.logs,
     };
     let app = http::router(state);
     let signal = async move {
@@ -69,6 +75,13 @@ pub async fn serve(
             Ok(())
         }
     }
+}
+
+/// What the binary plugs into the server.
+#[derive(Default)]
+pub struct ServeOptions {
+    /// Serves `pods/log`; without it log requests answer 400.
+    pub logs: Option<Arc<dyn logs::PodLogs>>,
 }
 
 /// How long in-flight requests get to finish once shutdown begins.

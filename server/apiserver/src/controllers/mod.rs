@@ -1,5 +1,6 @@
 //! Controllers that belong with the API server: the garbage collector and the namespace
-//! lifecycle. Both are level-triggered: a watch of every object feeds an index, each change
+//! lifecycle; [`Reconciler`] and [`run`] are also the base of the workload controllers in
+//! `wasmkube-controllers`. All are level-triggered: a watch of every object feeds an index, each change
 //! names the objects to reconcile, and a failed reconcile is retried after a pause.
 
 pub mod gc;
@@ -11,7 +12,7 @@ use std::time::Duration;
 use wasmkube_api::status::ApiError;
 
 /// Something that wants every change to every object, after an initial full listing.
-pub(crate) trait Reconciler: Send + 'static {
+pub trait Reconciler: Send + 'static {
     fn reset(&mut self, objects: Vec<(&'static wasmkube_api::ResourceDef, serde_json::Value)>);
     fn observe(&mut self, ev: &AnyEvent);
     /// Do whatever work is due; return whether some of it must be retried.
@@ -20,7 +21,7 @@ pub(crate) trait Reconciler: Send + 'static {
 
 /// Run a reconciler forever: list, watch, reconcile after every batch of events and on a timer
 /// while work remains; relist when the watch ends (e.g. 410 after compaction).
-pub(crate) async fn run<R: Reconciler>(api: Api, mut r: R, name: &'static str) {
+pub async fn run<R: Reconciler>(api: Api, mut r: R, name: &'static str) {
     loop {
         if let Err(e) = run_once(&api, &mut r).await {
             tracing::warn!(controller = name, error = %e, "watch ended; relisting");

@@ -32,6 +32,8 @@ pub struct AppState {
     pub ready: Arc<AtomicBool>,
     /// Becomes true when the server begins shutting down; long-running responses end then.
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// Serves `pods/log` (the node agent), when this server runs one.
+    pub logs: Option<Arc<dyn crate::logs::PodLogs>>,
 }
 
 pub fn router(state: AppState) -> Router {

@@ -9,7 +9,7 @@ use crate::service::update::Part;
 use crate::service::{Deleted, ObjectList, WatchEvent};
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -86,7 +86,7 @@ async fn dispatch(
         ("GET", Some(n), Some(Subresource::Scale)) => {
             Ok(json_response(StatusCode::OK, &api.get_scale(def, ns, n).await?, &[]))
         }
-        ("GET", Some(n), Some(Subresource::Log)) => Err(logs_absent(api, def, ns, n).await),
+        ("GET", Some(n), Some(Subresource::Log)) => pod_logs(st, def, ns, n, &q).await,
         ("POST", None, None) => {
             if def.namespaced && namespace.is_none() {
                 return Err(ApiError::method_not_allowed(format!(
@@ -198,14 +198,30 @@ fn returns_deleted_object(def: &ResourceDef) -> bool {
     matches!(def.storage, "pods" | "persistentvolumes" | "persistentvolumeclaims" | "serviceaccounts")
 }
 
-/// Container logs are the node agent's to serve; until a node agent runs, say so plainly.
-async fn logs_absent(api: &crate::service::Api, def: &'static ResourceDef, ns: &str, name: &str) -> ApiError {
-    match api.get(def, ns, name).await {
-        Err(e) => e,
-        Ok(_) => ApiError::bad_request(format!(
-            "logs for pod \"{name}\" are not available: no node agent on this server serves container logs yet"
-        )),
-    }
+/// Container logs come from the node agent that runs the pod, streamed as plain text.
+async fn pod_logs(
+    st: &AppState,
+    def: &'static ResourceDef,
+    ns: &str,
+    name: &str,
+    q: &Query,
+) -> Result<Response, ApiError> {
+    let opts = crate::logs::PodLogOptions::parse(|k| q.get(k).map(String::from))?;
+    let pod = st.api.get(def, ns, name).await?;
+    let Some(logs) = &st.logs else {
+        return Err(ApiError::bad_request(format!(
+            "logs for pod \"{name}\" are not available: this server runs no node agent"
+        )));
+    };
+    let stream = logs.logs(pod, opts).await?;
+    let mut stopping = st.stopping.clone();
+    let until_shutdown = async move {
+        let _ = stopping.wait_for(|s| *s).await;
+    };
+    let body = stream.take_until(Box::pin(until_shutdown));
+    let mut r = Response::new(Body::from_stream(body));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    Ok(r)
 }
 
 fn object_response(
