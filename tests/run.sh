@@ -38,3 +38,5 @@ cargo test --workspace --locked
 say "benchmarks in quick mode (checks the harnesses run; figures are not judged)"
 cargo bench -p wasmkube --bench api --profile dev --locked -- --quick
 cargo bench -p wasmkube-runtime --bench pods --profile dev --locked -- --quick
+cargo bench -p wasmkube --bench cluster --profile dev --locked -- --quick
+cargo bench -p wasmkube-scheduler --bench scheduler --profile dev --locked -- --quick

@@ -1,30 +1,15 @@
 //! `wasmkube image` and `wasmkube play` with the real guest components (build them first with
 //! `bash guest-examples/build.sh`; the tests fail, never skip, when they are missing).
 
-use crate::support::BIN;
+use crate::support::{BIN, guest, import};
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn guest(name: &str) -> PathBuf {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guest-examples/out").join(format!("{name}.wasm"));
-    assert!(path.exists(), "guest {} is missing: run `bash guest-examples/build.sh` first", path.display());
-    path
-}
-
 fn wasmkube(data: &Path, args: &[&str]) -> Output {
     Command::new(BIN).args(args).arg("--data-dir").arg(data).output().expect("running wasmkube")
-}
-
-fn import(data: &Path, names: &[&str]) {
-    let mut cmd = Command::new(BIN);
-    cmd.args(["image", "import", "--data-dir"]).arg(data);
-    cmd.args(names.iter().map(|n| guest(n)));
-    let out = cmd.output().unwrap();
-    assert!(out.status.success(), "import failed: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 fn play(data: &Path, manifest: &str) -> Output {

@@ -231,6 +231,24 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
     out
 }
 
+/// A built guest component (`bash guest-examples/build.sh` first; tests fail, never skip, when
+/// one is missing).
+pub fn guest(name: &str) -> PathBuf {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guest-examples/out").join(format!("{name}.wasm"));
+    assert!(path.exists(), "guest {} is missing: run `bash guest-examples/build.sh` first", path.display());
+    path
+}
+
+/// `wasmkube image import` the named guests into `data`.
+pub fn import(data: &Path, names: &[&str]) {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["image", "import", "--data-dir"]).arg(data);
+    cmd.args(names.iter().map(|n| guest(n)));
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "import failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
 /// Poll `f` until it returns true or `secs` pass.
 pub fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + Duration::from_secs(secs);

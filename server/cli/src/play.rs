@@ -1,7 +1,5 @@
 //! `wasmkube play FILE.yaml`: run the pods of a manifest in the foreground, without a cluster.
 
-pub mod translate;
-
 use anyhow::{Context, bail};
 use clap::Args;
 use k8s_openapi::api::core::v1 as core;
@@ -14,11 +12,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use translate::{Lookup, PodIdentity};
+use wasmkube_node::translate::{self, Lookup, PodIdentity};
 use wasmkube_runtime::network::forward_host_port;
 use wasmkube_runtime::{
-    ContainerState, EngineConfig, ImageSpec, ImageStore, LogObserver, PodHandle, PoolingConfig, Runtime,
-    RuntimeConfig, StartOptions, Stream, WasmEngine,
+    ContainerState, ImageSpec, ImageStore, LogObserver, PodHandle, Runtime, RuntimeConfig, StartOptions,
+    Stream, WasmEngine,
 };
 
 #[derive(Args, Debug)]
@@ -34,7 +32,7 @@ pub struct PlayArgs {
     file: PathBuf,
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: u64 = n.parse().map_err(|_| format!("invalid duration {s:?}"))?;
     match unit {
@@ -123,7 +121,10 @@ impl Manifest {
     }
 }
 
-impl Lookup for (&Manifest, &ImageStore) {
+/// A manifest's objects plus the local image store: everything a played pod may reference.
+struct ManifestLookup<'a>(&'a Manifest, &'a ImageStore);
+
+impl Lookup for ManifestLookup<'_> {
     fn image(&self, reference: &str) -> Result<ImageSpec, String> {
         self.1.resolve(reference).map_err(|e| e.to_string())
     }
@@ -137,27 +138,22 @@ impl Lookup for (&Manifest, &ImageStore) {
     }
 }
 
-/// The engine for this process: the density defaults, or the small-board sizes when this
-/// machine's address space cannot reserve them.
-fn engine() -> anyhow::Result<WasmEngine> {
-    match WasmEngine::new(&EngineConfig::default()) {
-        Ok(engine) => Ok(engine),
-        Err(e) => {
-            tracing::warn!(error = %e, "falling back to the small-board pooling sizes");
-            let config = EngineConfig { pooling: PoolingConfig::small_board(), ..EngineConfig::default() };
-            Ok(WasmEngine::new(&config)?)
-        }
-    }
-}
-
 async fn play(args: PlayArgs, manifest: Manifest) -> anyhow::Result<ExitCode> {
-    let runtime = Runtime::new(engine()?, RuntimeConfig::new(&args.data_dir))?;
+    let runtime = Runtime::new(WasmEngine::for_this_machine()?, RuntimeConfig::new(&args.data_dir))?;
     let mut pods = Vec::new();
     for (index, (namespace, name, pod)) in manifest.pods.iter().enumerate() {
         let uid = format!("play-{}", uuid::Uuid::new_v4());
         let pod_ip = Ipv4Addr::new(10, 244, 0, u8::try_from(index + 2).unwrap_or(255));
-        let id = PodIdentity { uid: &uid, name, namespace, pod_ip };
-        let translated = translate::translate(&id, pod, &(&manifest, runtime.images()))
+        let id = PodIdentity {
+            uid: &uid,
+            name,
+            namespace,
+            pod_ip: Some(pod_ip),
+            node_name: "play",
+            host_ip: "127.0.0.1",
+            ..Default::default()
+        };
+        let translated = translate::translate(&id, pod, &ManifestLookup(&manifest, runtime.images()))
             .map_err(|e| anyhow::anyhow!("pod {name}: {e}"))?;
         for hp in &translated.host_ports {
             let listener =

@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use wasmkube_apiserver::Api;
+use wasmkube_node::{NodeAgent, NodeConfig};
+use wasmkube_runtime::{Runtime, RuntimeConfig, WasmEngine};
 use wasmkube_store::{RedbStore, RedbStoreConfig};
 
 #[derive(Args, Debug)]
@@ -20,6 +22,19 @@ pub struct ServerArgs {
     /// How many revisions of change history the store keeps for watches to resume from.
     #[arg(long, default_value_t = 10_000)]
     history_revisions: u64,
+    /// The name this machine registers as a Node (default: the host name).
+    #[arg(long)]
+    node_name: Option<String>,
+    /// How many pods the node accepts (its `pods` capacity).
+    #[arg(long, default_value_t = 20_000)]
+    max_pods: u32,
+    /// Let pods mount host directories (hostPath volumes).
+    #[arg(long)]
+    allow_host_path: bool,
+    /// How long a node may miss heartbeats before it is marked NotReady (Unknown) and its
+    /// pods start being evicted, e.g. `40s`.
+    #[arg(long, default_value = "40s", value_parser = crate::play::parse_duration)]
+    node_monitor_grace_period: std::time::Duration,
 }
 
 pub fn run(args: ServerArgs) -> anyhow::Result<()> {
@@ -41,6 +56,11 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     let store = RedbStore::open(config)
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
     let api = Api::new(Arc::new(store));
+    let node = start_node(&args, api.clone())?;
+    let mut controllers = wasmkube_controllers::ControllerConfig::new(args.data_dir.join("volumes"));
+    controllers.node_monitor_grace = args.node_monitor_grace_period;
+    wasmkube_controllers::spawn(api.clone(), controllers);
+    wasmkube_scheduler::spawn(api.clone());
     let listener = tokio::net::TcpListener::bind(args.api_listen)
         .await
         .with_context(|| format!("binding the API to {}", args.api_listen))?;
@@ -49,8 +69,38 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     write_endpoints(&args.data_dir, addr)?;
     println!("wasmkube: API listening on http://{addr}");
     println!("wasmkube: kubeconfig at {}", args.data_dir.join("kubeconfig").display());
-    wasmkube_apiserver::serve(listener, api, crate::signals::shutdown_signal()).await?;
+    println!("wasmkube: node {} running wasm pods", node.name());
+    let options = wasmkube_apiserver::ServeOptions { logs: Some(node.log_server()) };
+    wasmkube_apiserver::serve(listener, api, options, crate::signals::shutdown_signal()).await?;
     Ok(())
+}
+
+/// The node agent over a wasm runtime whose files live under the data dir.
+fn start_node(args: &ServerArgs, api: Api) -> anyhow::Result<NodeAgent> {
+    let mut config = RuntimeConfig::new(&args.data_dir);
+    config.allow_host_path = args.allow_host_path;
+    let runtime = Runtime::new(WasmEngine::for_this_machine()?, config)?;
+    let name = match &args.node_name {
+        Some(n) => n.clone(),
+        None => host_name(),
+    };
+    let mut node = NodeConfig::new(name, args.data_dir.join("volumes"));
+    node.max_pods = args.max_pods;
+    node.allow_host_path = args.allow_host_path;
+    node.manifests_dir = Some(args.data_dir.join("manifests"));
+    Ok(NodeAgent::start(api, runtime, node))
+}
+
+/// The machine's host name, lower-cased as a Node name must be.
+fn host_name() -> String {
+    let raw = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let name: String = raw
+        .trim()
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '-' })
+        .collect();
+    if name.is_empty() { "wasmkube-node".into() } else { name }
 }
 
 /// Write atomically (temp file + rename) so a reader never sees half a file.

@@ -1,12 +1,15 @@
-//! Kubernetes Pod -> runtime `PodSpec`. Free of CLI concerns so the node agent can reuse it:
-//! whatever must be looked up (images, configMaps, secrets) comes through a [`Lookup`].
+//! Kubernetes Pod -> runtime `PodSpec`, for the node agent and `wasmkube play`: whatever must
+//! be looked up (images, configMaps, secrets, claims) comes through a [`Lookup`], so this is
+//! pure and the caller decides where things come from (the API, or a manifest file).
 
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
 use wasmkube_runtime::{
-    ContainerKind, ContainerSpec, ImageSpec, Limits, MountSpec, PodSpec, VolumeSource, VolumeSpec,
+    ContainerKind, ContainerSpec, ImageSpec, Limits, MountSpec, PodSpec, RestartPolicy, VolumeSource,
+    VolumeSpec,
 };
 
 /// What translation needs from the outside world.
@@ -14,6 +17,11 @@ pub trait Lookup {
     fn image(&self, reference: &str) -> Result<ImageSpec, String>;
     fn config_map(&self, namespace: &str, name: &str) -> Option<BTreeMap<String, Vec<u8>>>;
     fn secret(&self, namespace: &str, name: &str) -> Option<BTreeMap<String, Vec<u8>>>;
+    /// The node-local directory of a bound PersistentVolumeClaim.
+    fn claim_path(&self, namespace: &str, claim: &str) -> Result<PathBuf, String> {
+        let _ = namespace;
+        Err(format!("persistentVolumeClaim {claim:?}: claims need a cluster"))
+    }
 }
 
 /// A container port published on the host (`hostPort`).
@@ -31,12 +39,53 @@ pub struct Translated {
     pub host_ports: Vec<HostPort>,
 }
 
-/// Identity of the pod instance (from metadata, or made up by the caller).
+/// Identity of the pod instance (from metadata, or made up by the caller): what the downward
+/// API exposes.
+#[derive(Default)]
 pub struct PodIdentity<'a> {
     pub uid: &'a str,
     pub name: &'a str,
     pub namespace: &'a str,
-    pub pod_ip: Ipv4Addr,
+    pub pod_ip: Option<Ipv4Addr>,
+    pub node_name: &'a str,
+    pub host_ip: &'a str,
+    pub service_account: &'a str,
+    pub labels: Option<&'a BTreeMap<String, String>>,
+    pub annotations: Option<&'a BTreeMap<String, String>>,
+}
+
+impl PodIdentity<'_> {
+    fn pod_ip(&self) -> Ipv4Addr {
+        self.pod_ip.unwrap_or(Ipv4Addr::UNSPECIFIED)
+    }
+
+    /// A downward-API `fieldRef` path's value.
+    pub(crate) fn field(&self, path: &str) -> Result<String, String> {
+        let map_entry = |map: Option<&BTreeMap<String, String>>, key: &str| {
+            map.and_then(|m| m.get(key.trim_matches(['\'', '"']))).cloned().unwrap_or_default()
+        };
+        let lines = |map: Option<&BTreeMap<String, String>>| {
+            map.into_iter().flatten().map(|(k, v)| format!("{k}={v:?}\n")).collect::<String>()
+        };
+        Ok(match path {
+            "metadata.name" => self.name.to_owned(),
+            "metadata.namespace" => self.namespace.to_owned(),
+            "metadata.uid" => self.uid.to_owned(),
+            "metadata.labels" => lines(self.labels),
+            "metadata.annotations" => lines(self.annotations),
+            "spec.nodeName" => self.node_name.to_owned(),
+            "spec.serviceAccountName" => self.service_account.to_owned(),
+            "status.podIP" | "status.podIPs" => self.pod_ip().to_string(),
+            "status.hostIP" | "status.hostIPs" => self.host_ip.to_owned(),
+            p if p.starts_with("metadata.labels[") && p.ends_with(']') => {
+                map_entry(self.labels, &p["metadata.labels[".len()..p.len() - 1])
+            }
+            p if p.starts_with("metadata.annotations[") && p.ends_with(']') => {
+                map_entry(self.annotations, &p["metadata.annotations[".len()..p.len() - 1])
+            }
+            other => return Err(format!("downward API field {other:?} is not supported")),
+        })
+    }
 }
 
 pub fn translate(
@@ -46,8 +95,9 @@ pub fn translate(
 ) -> Result<Translated, String> {
     let volumes =
         pod.volumes.iter().flatten().map(|v| volume(id, v, lookup)).collect::<Result<Vec<_>, _>>()?;
-    let containers =
-        |list: &[core::Container]| list.iter().map(|c| container(c, lookup)).collect::<Result<Vec<_>, _>>();
+    let containers = |list: &[core::Container]| {
+        list.iter().map(|c| container(id, c, lookup)).collect::<Result<Vec<_>, _>>()
+    };
     let init_containers = containers(pod.init_containers.as_deref().unwrap_or_default())?;
     let main = containers(&pod.containers)?;
     let host_ports = pod.containers.iter().flat_map(host_ports).collect();
@@ -57,12 +107,24 @@ pub fn translate(
         name: id.name.to_owned(),
         namespace: id.namespace.to_owned(),
         hostname,
-        pod_ip: id.pod_ip,
+        pod_ip: id.pod_ip(),
         volumes,
         init_containers,
         containers: main,
+        restart_policy: restart_policy(pod.restart_policy.as_deref())?,
     };
     Ok(Translated { spec, host_ports })
+}
+
+/// The API defaults `restartPolicy` to Always; a manifest run without the API (`wasmkube play`)
+/// leaves it unset and means "run once".
+fn restart_policy(policy: Option<&str>) -> Result<RestartPolicy, String> {
+    match policy {
+        Some("Always") => Ok(RestartPolicy::Always),
+        Some("OnFailure") => Ok(RestartPolicy::OnFailure),
+        Some("Never") | None => Ok(RestartPolicy::Never),
+        Some(other) => Err(format!("restartPolicy {other:?} is not one of Always, OnFailure, Never")),
+    }
 }
 
 fn host_ports(c: &core::Container) -> Vec<HostPort> {
@@ -79,17 +141,16 @@ fn host_ports(c: &core::Container) -> Vec<HostPort> {
         .collect()
 }
 
-fn container(c: &core::Container, lookup: &dyn Lookup) -> Result<ContainerSpec, String> {
+fn container(
+    id: &PodIdentity<'_>,
+    c: &core::Container,
+    lookup: &dyn Lookup,
+) -> Result<ContainerSpec, String> {
     let reference = c.image.as_deref().ok_or_else(|| format!("container {:?} has no image", c.name))?;
     let image = lookup.image(reference).map_err(|e| format!("container {:?}: {e}", c.name))?;
     let mut args: Vec<String> = c.command.iter().flatten().skip(1).cloned().collect();
     args.extend(c.args.iter().flatten().cloned());
-    let env = c
-        .env
-        .iter()
-        .flatten()
-        .map(|e| Ok((e.name.clone(), env_value(c, e)?)))
-        .collect::<Result<Vec<_>, String>>()?;
+    let env = crate::env::resolve(id, c, lookup).map_err(|e| format!("container {:?}: {e}", c.name))?;
     let ports = c.ports.iter().flatten().filter_map(|p| u16::try_from(p.container_port).ok()).collect();
     let mounts = c.volume_mounts.iter().flatten().map(mount).collect();
     Ok(ContainerSpec {
@@ -101,18 +162,8 @@ fn container(c: &core::Container, lookup: &dyn Lookup) -> Result<ContainerSpec, 
         mounts,
         kind: ContainerKind::Detect { ports },
         limits: limits(c)?,
+        sidecar: c.restart_policy.as_deref() == Some("Always"),
     })
-}
-
-/// Literal values only: `valueFrom` needs the API (the node agent resolves it before calling).
-fn env_value(c: &core::Container, e: &core::EnvVar) -> Result<String, String> {
-    match (&e.value, &e.value_from) {
-        (_, Some(_)) => Err(format!(
-            "container {:?}: env {:?} uses valueFrom, which is not supported here",
-            c.name, e.name
-        )),
-        (value, None) => Ok(value.clone().unwrap_or_default()),
-    }
 }
 
 fn mount(m: &core::VolumeMount) -> MountSpec {
@@ -124,7 +175,7 @@ fn mount(m: &core::VolumeMount) -> MountSpec {
     }
 }
 
-fn limits(c: &core::Container) -> Result<Limits, String> {
+pub(crate) fn limits(c: &core::Container) -> Result<Limits, String> {
     let limits = c.resources.as_ref().and_then(|r| r.limits.as_ref());
     let get = |key: &str| limits.and_then(|l| l.get(key));
     let memory_bytes = get("memory")
@@ -185,11 +236,20 @@ fn volume(id: &PodIdentity<'_>, v: &core::Volume, lookup: &dyn Lookup) -> Result
         VolumeSource::Files { files: project(data, secret.items.as_deref()) }
     } else if let Some(api) = &v.downward_api {
         VolumeSource::Files { files: downward_api(id, api)? }
+    } else if let Some(projected) = &v.projected {
+        VolumeSource::Files {
+            files: projected_files(id, projected, lookup).map_err(|e| format!("volume {:?}: {e}", v.name))?,
+        }
     } else if let Some(host) = &v.host_path {
         VolumeSource::HostPath { path: host.path.clone().into() }
+    } else if let Some(claim) = &v.persistent_volume_claim {
+        let path = lookup
+            .claim_path(id.namespace, &claim.claim_name)
+            .map_err(|e| format!("volume {:?}: {e}", v.name))?;
+        VolumeSource::Persistent { path }
     } else {
         return Err(format!(
-            "volume {:?}: only emptyDir, configMap, secret, downwardAPI and hostPath are supported",
+            "volume {:?}: only emptyDir, configMap, secret, downwardAPI, projected, hostPath and persistentVolumeClaim are supported",
             v.name
         ));
     };
@@ -211,17 +271,56 @@ fn downward_api(
     id: &PodIdentity<'_>,
     api: &core::DownwardAPIVolumeSource,
 ) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    downward_items(id, api.items.as_deref().unwrap_or_default())
+}
+
+fn downward_items(
+    id: &PodIdentity<'_>,
+    items: &[core::DownwardAPIVolumeFile],
+) -> Result<BTreeMap<String, Vec<u8>>, String> {
     let mut files = BTreeMap::new();
-    for item in api.items.iter().flatten() {
-        let field = item.field_ref.as_ref().map(|f| f.field_path.as_str()).unwrap_or_default();
-        let value = match field {
-            "metadata.name" => id.name.to_owned(),
-            "metadata.namespace" => id.namespace.to_owned(),
-            "metadata.uid" => id.uid.to_owned(),
-            "status.podIP" => id.pod_ip.to_string(),
-            other => return Err(format!("downwardAPI field {other:?} is not supported")),
+    for item in items {
+        let value = match (&item.field_ref, &item.resource_field_ref) {
+            (Some(f), _) => id.field(&f.field_path)?,
+            (None, Some(r)) => format!("resourceFieldRef {:?} needs a container", r.resource),
+            (None, None) => return Err(format!("downwardAPI item {:?} names no field", item.path)),
         };
         files.insert(item.path.clone(), value.into_bytes());
+    }
+    Ok(files)
+}
+
+/// A projected volume: configMaps, secrets and downward API items merged into one directory.
+/// Service account tokens are absent (the API has no authentication yet).
+fn projected_files(
+    id: &PodIdentity<'_>,
+    projected: &core::ProjectedVolumeSource,
+    lookup: &dyn Lookup,
+) -> Result<BTreeMap<String, Vec<u8>>, String> {
+    let mut files = BTreeMap::new();
+    for source in projected.sources.iter().flatten() {
+        if let Some(cm) = &source.config_map {
+            match lookup.config_map(id.namespace, &cm.name) {
+                Some(data) => files.extend(project(data, cm.items.as_deref())),
+                None if cm.optional == Some(true) => {}
+                None => return Err(format!("configMap {:?} not found", cm.name)),
+            }
+        }
+        if let Some(secret) = &source.secret {
+            match lookup.secret(id.namespace, &secret.name) {
+                Some(data) => files.extend(project(data, secret.items.as_deref())),
+                None if secret.optional == Some(true) => {}
+                None => return Err(format!("secret {:?} not found", secret.name)),
+            }
+        }
+        if let Some(api) = &source.downward_api {
+            files.extend(downward_items(id, api.items.as_deref().unwrap_or_default())?);
+        }
+        if source.service_account_token.is_some() {
+            return Err(
+                "serviceAccountToken projections are not supported (no API authentication yet)".into()
+            );
+        }
     }
     Ok(files)
 }
