@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{BIN, Conn, percentile, rss_kib, start_server};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
@@ -45,18 +45,31 @@ async fn watch_running(addr: &str, ns: &str) -> Watch {
     }
     let seen = running.clone();
     let task = tokio::spawn(async move {
-        let mut line = String::new();
+        // Chunked transfer: an event may span chunks, so reassemble the body, then split lines.
+        let mut body: Vec<u8> = Vec::new();
+        let mut size_line = String::new();
         loop {
-            line.clear();
-            if s.read_line(&mut line).await.unwrap_or(0) == 0 {
+            size_line.clear();
+            if s.read_line(&mut size_line).await.unwrap_or(0) == 0 {
                 return;
             }
-            // Chunk-size lines are hex; event lines are JSON.
-            let Ok(ev) = serde_json::from_str::<serde_json::Value>(line.trim()) else { continue };
-            if ev["object"]["status"]["phase"] == "Running"
-                && let Some(name) = ev["object"]["metadata"]["name"].as_str()
-            {
-                seen.lock().await.entry(name.to_string()).or_insert_with(Instant::now);
+            let Ok(size) = usize::from_str_radix(size_line.trim(), 16) else { continue };
+            if size == 0 {
+                return;
+            }
+            let mut chunk = vec![0u8; size + 2];
+            if s.read_exact(&mut chunk).await.is_err() {
+                return;
+            }
+            body.extend_from_slice(&chunk[..size]);
+            while let Some(end) = body.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = body.drain(..=end).collect();
+                let Ok(ev) = serde_json::from_slice::<serde_json::Value>(&line) else { continue };
+                if ev["object"]["status"]["phase"] == "Running"
+                    && let Some(name) = ev["object"]["metadata"]["name"].as_str()
+                {
+                    seen.lock().await.entry(name.to_string()).or_insert_with(Instant::now);
+                }
             }
         }
     });
@@ -80,8 +93,8 @@ async fn wait_running(w: &Watch, n: usize, limit: Duration) -> bool {
 }
 
 /// Create `n` pods one after another; create -> Running (ms) for each.
-async fn start_latency(addr: &str, n: usize) -> Vec<f64> {
-    let ns = format!("start-{n}");
+async fn start_latency(addr: &str, n: usize, tag: &str) -> Vec<f64> {
+    let ns = format!("{tag}-{n}");
     let mut conn = Conn::open(addr).await;
     namespace(&mut conn, &ns).await;
     let w = watch_running(addr, &ns).await;
@@ -154,11 +167,11 @@ fn main() {
     let n_density = arg("--density").unwrap_or(if quick { 200 } else { 10_000 });
     rt.block_on(async {
         // Warm: the first pod compiles the component; later pods start from the cache.
-        start_latency(&server.addr, 1).await;
+        start_latency(&server.addr, 1, "warm").await;
         println!("| measurement | pods | p50 | p99 | max |");
         println!("|---|---|---|---|---|");
         for &n in sizes {
-            let v = start_latency(&server.addr, n).await;
+            let v = start_latency(&server.addr, n, "start").await;
             println!(
                 "| pod start, create -> Running on a watch (ms) | {n} | {:.2} | {:.2} | {:.2} |",
                 percentile(&v, 0.5),
