@@ -187,34 +187,44 @@ fn watch_events_bookmarks_timeouts_and_expiry() {
 #[test]
 fn status_scale_and_binding_subresources() {
     let s = Server::start();
-    s.apply(&crate::support::fixture("deploy-v1.yaml"), &[]);
-    let base = "/apis/apps/v1/namespaces/default/deployments/web";
+    // Status semantics on a Node with no agent behind it: nothing else writes its status.
+    s.apply("apiVersion: v1\nkind: Node\nmetadata: {name: ghost}\n", &[]);
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ");
+    let ready = format!(
+        r#"{{"status":{{"conditions":[{{"type":"Ready","status":"True","lastHeartbeatTime":"{now}","lastTransitionTime":"{now}"}}]}}}}"#
+    );
+    s.k(&["patch", "node", "ghost", "--subresource=status", "--type=merge", "-p", &ready]);
+    let node = "/api/v1/nodes/ghost";
     let r = http(
         &s.addr,
         "PATCH",
-        &format!("{base}/status"),
+        &format!("{node}/status"),
         &[("Content-Type", "application/merge-patch+json")],
-        br#"{"status":{"replicas":9},"spec":{"replicas":1}}"#,
+        br#"{"status":{"capacity":{"pods":"9"}},"spec":{"unschedulable":true}}"#,
     );
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    let d = r.json();
+    let n = r.json();
     assert_eq!(
-        (d["status"]["replicas"].as_i64(), d["spec"]["replicas"].as_i64()),
-        (Some(9), Some(2)),
+        (n["status"]["capacity"]["pods"].as_str(), n["spec"]["unschedulable"].as_bool()),
+        (Some("9"), None),
         "status writes touch only status"
     );
     let r = http(
         &s.addr,
         "PATCH",
-        base,
+        node,
         &[("Content-Type", "application/merge-patch+json")],
-        br#"{"status":{"replicas":1}}"#,
+        br#"{"status":{"capacity":{"pods":"1"}}}"#,
     );
-    assert_eq!(r.json()["status"]["replicas"], 9, "main-resource writes keep status");
+    assert_eq!(r.json()["status"]["capacity"]["pods"], "9", "main-resource writes keep status: {}", r.json());
+    s.apply(&crate::support::fixture("deploy-v1.yaml"), &[]);
+    let base = "/apis/apps/v1/namespaces/default/deployments/web";
     let scale = http(&s.addr, "GET", &format!("{base}/scale"), &[], b"").json();
     assert_eq!((scale["kind"].as_str(), scale["spec"]["replicas"].as_i64()), (Some("Scale"), Some(2)));
     assert_eq!(scale["status"]["selector"], "app=web");
-    s.k(&["run", "p", "--image=hello:latest", "--restart=Never"]);
+    // A pod for another scheduler, so ours leaves the binding to this test.
+    let overrides = r#"{"spec":{"schedulerName":"manual"}}"#;
+    s.k(&["run", "p", "--image=hello:latest", "--restart=Never", "--overrides", overrides]);
     let bind = |node: &str| {
         http(
             &s.addr,
@@ -224,7 +234,8 @@ fn status_scale_and_binding_subresources() {
             format!(r#"{{"metadata":{{"name":"p"}},"target":{{"kind":"Node","name":"{node}"}}}}"#).as_bytes(),
         )
     };
-    assert_eq!(bind("n1").status, 201);
+    let first = bind("n1");
+    assert_eq!(first.status, 201, "{}", String::from_utf8_lossy(&first.body));
     assert_eq!(bind("n2").status, 409, "a pod binds once");
     let pod = s.get_json(&["pod", "p"]);
     assert_eq!(pod["spec"]["nodeName"], "n1");

@@ -8,11 +8,12 @@ fn gone(s: &Server, args: &[&str]) -> bool {
     eventually(20, || !s.kubectl(&a).status.success())
 }
 
-/// A ReplicaSet owned by the Deployment `web` (what the deployment controller would create).
+/// A ReplicaSet owned by the Deployment `web`, labelled to match its selector (the deployment
+/// controller releases owned ReplicaSets that do not match, as upstream does).
 fn owned_replicaset(s: &Server, name: &str) {
     let uid = s.k(&["get", "deploy", "web", "-o", "jsonpath={.metadata.uid}"]);
     let rs = format!(
-        r#"{{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{{"name":"{name}","ownerReferences":[{{"apiVersion":"apps/v1","kind":"Deployment","name":"web","uid":"{uid}","controller":true,"blockOwnerDeletion":true}}]}},
+        r#"{{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{{"name":"{name}","labels":{{"app":"web"}},"ownerReferences":[{{"apiVersion":"apps/v1","kind":"Deployment","name":"web","uid":"{uid}","controller":true,"blockOwnerDeletion":true}}]}},
         "spec":{{"replicas":0,"selector":{{"matchLabels":{{"app":"web"}}}},"template":{{"metadata":{{"labels":{{"app":"web"}}}},"spec":{{"containers":[{{"name":"a","image":"hello:latest"}}]}}}}}}}}"#
     );
     let out = s.kubectl_stdin(&["create", "-f", "-"], Some(&rs));
