@@ -103,9 +103,13 @@ impl NodeLifecycleController {
 
     async fn check_node(&self, name: &str, node: &Value) -> Result<(), ApiError> {
         let now = self.clock.now();
-        let status =
-            ready_condition(node).and_then(|c| c.get("status")).and_then(Value::as_str).unwrap_or("Unknown");
+        let reported = ready_condition(node).and_then(|c| c.get("status")).and_then(Value::as_str);
         let stale = self.last_heartbeat(node).is_none_or(|t| now - t > self.grace);
+        // A new node that has not reported yet gets its grace period from creation.
+        if reported.is_none() && !stale {
+            return Ok(());
+        }
+        let status = reported.unwrap_or("Never");
         if stale && status != "Unknown" {
             self.mark_unknown(name, node, now).await?;
             return Ok(()); // the node's next event brings the taints
@@ -121,7 +125,7 @@ impl NodeLifecycleController {
 
     async fn mark_unknown(&self, name: &str, node: &Value, now: DateTime<Utc>) -> Result<(), ApiError> {
         tracing::warn!(node = %name, "node stopped posting its status; marking it Unknown");
-        let conditions: Vec<Value> = node
+        let mut conditions: Vec<Value> = node
             .pointer("/status/conditions")
             .and_then(Value::as_array)
             .cloned()
@@ -137,6 +141,10 @@ impl NodeLifecycleController {
                 c
             })
             .collect();
+        if ready_condition(node).is_none() {
+            conditions.push(json!({"type": "Ready", "status": "Unknown", "reason": "NodeStatusNeverUpdated",
+                "message": "Kubelet never posted node status.", "lastTransitionTime": format_time(now)}));
+        }
         let patch = json!({"status": {"conditions": conditions}});
         self.api
             .patch(Self::def("nodes"), "", name, PatchType::Merge, &patch, Part::Status, false, &Self::opts())
