@@ -49,7 +49,36 @@ impl WorkQueue {
 
 /// How often one reconcile goes back for objects its own syncs made due again (a sync that
 /// writes an object requeues it, as an informer seeing the write would).
-pub(crate) const PASSES: usize = 4;
+const PASSES: usize = 4;
+
+/// A controller whose work is one sync per due key of its [`WorkQueue`].
+pub(crate) trait QueueSync {
+    fn queue(&mut self) -> &mut WorkQueue;
+    fn context(&self) -> &crate::context::Ctx;
+    fn sync(&mut self, key: &Key) -> impl Future<Output = Result<(), wasmkube_api::ApiError>> + Send;
+}
+
+/// Sync every due key, going back up to [`PASSES`] times for keys the syncs made due again;
+/// failed keys are queued again. Returns whether the run loop must come back.
+pub(crate) async fn drain<C: QueueSync + Send>(c: &mut C) -> bool {
+    let mut failed = Vec::new();
+    for _ in 0..PASSES {
+        let now = c.context().now();
+        let due = c.queue().take_due(now);
+        if due.is_empty() {
+            break;
+        }
+        for key in due {
+            if let Err(e) = c.sync(&key).await {
+                log_failure(c.context().name, &key, &e);
+                failed.push(key);
+            }
+        }
+    }
+    let retry = !failed.is_empty();
+    failed.into_iter().for_each(|k| c.queue().add(k));
+    retry || c.queue().has_work()
+}
 
 /// Log a failed sync the way its cause deserves: conflicts and vanished objects are routine.
 pub(crate) fn log_failure(controller: &str, key: &Key, e: &wasmkube_api::ApiError) {

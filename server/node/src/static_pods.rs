@@ -18,10 +18,16 @@ const RESCAN: Duration = Duration::from_secs(5);
 const MIRROR: &str = "kubernetes.io/config.mirror";
 
 pub(crate) async fn run(agent: NodeAgent, dir: std::path::PathBuf) {
+    // Listing the node's pods is skipped while there are no manifests and none were mirrored
+    // (the usual case), so an idle scan costs one directory read.
+    let mut mirrored = true;
     loop {
         let wanted = read_manifests(&dir, agent.name());
-        if let Err(e) = reconcile(&agent, &wanted).await {
-            tracing::warn!(error = %e, "could not reconcile static pods");
+        if !wanted.is_empty() || mirrored {
+            match reconcile(&agent, &wanted).await {
+                Ok(()) => mirrored = !wanted.is_empty(),
+                Err(e) => tracing::warn!(error = %e, "could not reconcile static pods"),
+            }
         }
         tokio::time::sleep(RESCAN).await;
     }

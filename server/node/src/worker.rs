@@ -92,7 +92,7 @@ impl Worker {
     async fn run(mut self, mut updates: watch::Receiver<PodUpdate>) {
         if matches!(self.api_phase(), "Succeeded" | "Failed") {
             // Finished before (e.g. before a server restart): nothing runs; wait for deletion.
-            return self.idle_until_deleted(&mut updates, None).await;
+            return self.idle_until_deleted(&mut updates).await;
         }
         if self.resumed_after_restart() && self.restart_policy() == "Never" {
             self.failure = Some((
@@ -100,7 +100,7 @@ impl Worker {
                 "The container could not be located when the node restarted".into(),
             ));
             self.write_status(None).await;
-            return self.idle_until_deleted(&mut updates, None).await;
+            return self.idle_until_deleted(&mut updates).await;
         }
         let wanted_ip =
             self.pod.pointer("/status/podIP").and_then(Value::as_str).and_then(|s| s.parse().ok());
@@ -114,7 +114,7 @@ impl Worker {
         if self.pod_ip.is_none() {
             self.failure = Some(("OutOfpods".into(), "the node has no free pod IP".into()));
             self.write_status(None).await;
-            return self.idle_until_deleted(&mut updates, None).await;
+            return self.idle_until_deleted(&mut updates).await;
         }
         let Some(handle) = self.start(&mut updates).await else {
             return self.release_ip();
@@ -593,11 +593,7 @@ impl Worker {
 
     /// A finished pod: nothing runs; remove it from the API when it is deleted, and its files
     /// when it is gone.
-    async fn idle_until_deleted(
-        mut self,
-        updates: &mut watch::Receiver<PodUpdate>,
-        handle: Option<PodHandle>,
-    ) {
+    async fn idle_until_deleted(mut self, updates: &mut watch::Receiver<PodUpdate>) {
         loop {
             if self.deleting() {
                 self.delete_from_api().await;
@@ -607,7 +603,6 @@ impl Worker {
             }
         }
         let dir = self.agent.inner.runtime.pod_dir(&self.uid);
-        drop(handle);
         if dir.exists()
             && let Err(e) = std::fs::remove_dir_all(&dir)
         {

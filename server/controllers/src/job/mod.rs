@@ -22,7 +22,7 @@ use crate::cache::{Key, Objects, controller_uid, key_of};
 use crate::client::{Removal, find_condition};
 use crate::clock::{Clock, parse_time};
 use crate::context::Ctx;
-use crate::queue::{PASSES, WorkQueue, log_failure};
+use crate::queue::{WorkQueue, log_failure};
 use chrono::Duration;
 use policy::{Backoff, TRACKING_FINALIZER, has_tracking_finalizer};
 use serde_json::{Value, json};
@@ -207,26 +207,29 @@ impl Reconciler for JobController {
     }
 
     async fn reconcile(&mut self, _api: &Api) -> bool {
-        let mut retry = self.release_strays().await;
-        let mut failed = Vec::new();
-        for _ in 0..PASSES {
-            let due = self.queue.take_due(self.ctx.now());
-            if due.is_empty() {
-                break;
-            }
-            for key in due {
-                if let Err(e) = self.sync(&key).await {
-                    log_failure(self.ctx.name, &key, &e);
-                    failed.push(key);
-                }
-            }
-        }
-        retry |= !failed.is_empty();
-        failed.into_iter().for_each(|k| self.queue.add(k));
-        retry || self.queue.has_work() || !self.strays.is_empty()
+        let strays_failed = self.release_strays().await;
+        let more = crate::queue::drain(self).await;
+        strays_failed || more || !self.strays.is_empty()
     }
 }
 
 pub(crate) fn backoff_durations() -> (Duration, Duration) {
     (Duration::seconds(BACKOFF_BASE), Duration::seconds(BACKOFF_CAP))
+}
+
+impl crate::queue::QueueSync for JobController {
+    fn queue(&mut self) -> &mut crate::queue::WorkQueue {
+        &mut self.queue
+    }
+
+    fn context(&self) -> &crate::context::Ctx {
+        &self.ctx
+    }
+
+    fn sync(
+        &mut self,
+        key: &crate::cache::Key,
+    ) -> impl Future<Output = Result<(), wasmkube_api::ApiError>> + Send {
+        Self::sync(self, key)
+    }
 }

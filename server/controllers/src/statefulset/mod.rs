@@ -13,7 +13,7 @@ mod sync;
 use crate::cache::{Change, Key, Objects, controller_uid, key_of};
 use crate::clock::Clock;
 use crate::context::Ctx;
-use crate::queue::{PASSES, WorkQueue, log_failure};
+use crate::queue::WorkQueue;
 use serde_json::Value;
 use std::sync::Arc;
 use wasmkube_api::{ResourceDef, meta, registry};
@@ -104,21 +104,23 @@ impl Reconciler for StatefulSetController {
     }
 
     async fn reconcile(&mut self, _api: &Api) -> bool {
-        let mut failed = Vec::new();
-        for _ in 0..PASSES {
-            let due = self.queue.take_due(self.ctx.now());
-            if due.is_empty() {
-                break;
-            }
-            for key in due {
-                if let Err(e) = self.sync(&key).await {
-                    log_failure(self.ctx.name, &key, &e);
-                    failed.push(key);
-                }
-            }
-        }
-        let retry = !failed.is_empty();
-        failed.into_iter().for_each(|k| self.queue.add(k));
-        retry || self.queue.has_work()
+        crate::queue::drain(self).await
+    }
+}
+
+impl crate::queue::QueueSync for StatefulSetController {
+    fn queue(&mut self) -> &mut crate::queue::WorkQueue {
+        &mut self.queue
+    }
+
+    fn context(&self) -> &crate::context::Ctx {
+        &self.ctx
+    }
+
+    fn sync(
+        &mut self,
+        key: &crate::cache::Key,
+    ) -> impl Future<Output = Result<(), wasmkube_api::ApiError>> + Send {
+        Self::sync(self, key)
     }
 }
