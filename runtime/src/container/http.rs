@@ -46,7 +46,9 @@ pub(crate) async fn serve(
         let message = "the component does not export wasi:http/incoming-handler, so it cannot serve HTTP";
         return Outcome::error(128, "CreateContainerError", message.into());
     };
-    let listeners = match bind_all(&env, if ports.is_empty() { vec![DEFAULT_PORT] } else { ports }) {
+    let mut reserved = PodPorts { env: env.clone(), ports: Vec::new() };
+    let ports = if ports.is_empty() { vec![DEFAULT_PORT] } else { ports };
+    let listeners = match bind_all(&env, ports, &mut reserved) {
         Ok(listeners) => listeners,
         Err(message) => return Outcome::error(128, "CreateContainerError", message),
     };
@@ -71,6 +73,7 @@ pub(crate) async fn serve(
     // ports are free for the next pod.
     acceptors.abort_all();
     while acceptors.join_next().await.is_some() {}
+    drop(reserved);
     shutdown_tx.send_replace(true);
     tracing::info!(in_flight = connections.len(), "draining HTTP connections");
     let drained =
@@ -82,36 +85,53 @@ pub(crate) async fn serve(
     Outcome::exited(0)
 }
 
+/// The ports this run of the container holds in the pod's port space: given back when the run
+/// ends (or fails to bind them all), so a restarted run or a sibling can bind them again.
+struct PodPorts {
+    env: Arc<ContainerEnv>,
+    ports: Vec<u16>,
+}
+
+impl Drop for PodPorts {
+    fn drop(&mut self) {
+        use crate::network::{PodNetwork, Proto};
+        for port in self.ports.drain(..) {
+            self.env.pod.runtime.network.release(self.env.pod.spec.pod_ip, Proto::Tcp, port);
+        }
+    }
+}
+
 /// The container's ports in the pod's port space (podIP:port and 127.0.0.1:port for its
 /// siblings), unless the caller supplied its own binder.
-fn bind_in_pod_network(env: &ContainerEnv, port: u16) -> std::io::Result<std::net::TcpListener> {
+fn bind_in_pod_network(
+    env: &ContainerEnv,
+    port: u16,
+    reserved: &mut PodPorts,
+) -> std::io::Result<std::net::TcpListener> {
     use crate::network::{PodNetwork, Proto};
     let net = &env.pod.runtime.network;
     let ip = env.pod.spec.pod_ip;
     let port = net
         .reserve(ip, Proto::Tcp, port)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::AddrInUse, e))?;
-    let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0));
-    match listener {
-        Ok(l) => {
-            net.publish(ip, Proto::Tcp, port, l.local_addr()?, false);
-            Ok(l)
-        }
-        Err(e) => {
-            net.release(ip, Proto::Tcp, port);
-            Err(e)
-        }
-    }
+    reserved.ports.push(port);
+    let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?;
+    net.publish(ip, Proto::Tcp, port, listener.local_addr()?, false);
+    Ok(listener)
 }
 
-fn bind_all(env: &ContainerEnv, ports: Vec<u16>) -> Result<Vec<TcpListener>, String> {
+fn bind_all(
+    env: &ContainerEnv,
+    ports: Vec<u16>,
+    reserved: &mut PodPorts,
+) -> Result<Vec<TcpListener>, String> {
     let binder = env.pod.options.ports.clone();
     ports
         .into_iter()
         .map(|port| {
             let listener = match &binder {
                 Some(b) => b.bind(&env.pod.spec, &env.spec.name, port)?,
-                None => bind_in_pod_network(env, port)?,
+                None => bind_in_pod_network(env, port, reserved)?,
             };
             listener.set_nonblocking(true)?;
             let listener = TcpListener::from_std(listener)?;

@@ -2,7 +2,6 @@
 //! request, drained on stop.
 
 use crate::support::*;
-use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,15 +17,6 @@ impl PortBinder for Loopback {
         self.0.lock().unwrap().push((container.into(), port, listener.local_addr()?));
         Ok(listener)
     }
-}
-
-fn get(addr: SocketAddr, path: &str) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
 }
 
 async fn serve_http_hello(reuse: bool, uid: &str) {

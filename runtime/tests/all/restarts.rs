@@ -3,6 +3,7 @@
 
 use crate::support::*;
 use std::time::Duration;
+use wasmkube_runtime::network::Proto;
 use wasmkube_runtime::{
     ContainerKind, ContainerState, PodPhase, RestartBackoff, RestartPolicy, StartOptions,
 };
@@ -92,6 +93,7 @@ async fn killing_one_container_restarts_only_it() {
     c.kind = ContainerKind::Http { ports: vec![8080], reuse_instances: false };
     spec.containers.push(c);
     spec.restart_policy = RestartPolicy::Always;
+    let ip = spec.pod_ip;
     let handle = t.rt.start_pod(spec, StartOptions::default()).unwrap();
     let mut status = handle.watch();
     status.wait_for(|s| matches!(s.containers[0].state, ContainerState::Running { .. })).await.unwrap();
@@ -109,5 +111,10 @@ async fn killing_one_container_restarts_only_it() {
     .unwrap()
     .clone();
     assert!(s.containers[0].last_state.as_ref().is_some_and(ContainerState::is_terminated));
+    // The new run holds the pod's port again (the killed run gave it back) and serves.
+    let addr = t.rt.network().host_addr(ip, Proto::Tcp, 8080).expect("port 8080 published again");
+    let reply = tokio::task::spawn_blocking(move || get(addr, "/")).await.unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert_eq!(handle.status().containers[0].restart_count, 1, "the restart succeeded the first time");
     handle.stop(Duration::ZERO).await;
 }

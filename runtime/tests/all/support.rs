@@ -68,6 +68,17 @@ impl TestRuntime {
     }
 }
 
+/// One HTTP/1.1 GET over a fresh connection; the whole response, head and body.
+pub fn get(addr: std::net::SocketAddr, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
 pub fn command(name: &str, image: &ImageSpec, args: &[&str]) -> ContainerSpec {
     ContainerSpec {
         name: name.into(),
