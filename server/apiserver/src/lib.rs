@@ -48,6 +48,13 @@ pub async fn serve(
         shutdown.await;
         let _ = stop_tx.send(true);
     };
+    // No Nagle: a watch writes one small chunk per event, and a chunk held back until the
+    // client's delayed ACK arrives would stall the stream for ~40 ms.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     let mut server =
         tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(signal).await });
     bootstrap::ensure_defaults(&api, addr.port())
