@@ -94,7 +94,7 @@ impl Objects {
     }
 
     /// A watch event. Returns the change if the event is newer than what we hold.
-    pub fn observe(&mut self, obj: &Value, deleted: bool) -> Option<Change> {
+    pub fn observe(&mut self, obj: &Arc<Value>, deleted: bool) -> Option<Change> {
         let key = key_of(obj);
         let uid = meta::uid(obj);
         if deleted {
@@ -119,7 +119,7 @@ impl Objects {
 
     /// An object as one of our writes returned it.
     pub fn wrote(&mut self, obj: Value) -> Change {
-        self.put(key_of(&obj), obj)
+        self.put(key_of(&obj), Arc::new(obj))
     }
 
     /// An object one of our deletes removed outright.
@@ -131,9 +131,8 @@ impl Objects {
         Change { old: if same { self.take(&key) } else { None }, new: None }
     }
 
-    fn put(&mut self, key: Key, obj: Value) -> Change {
+    fn put(&mut self, key: Key, obj: Arc<Value>) -> Change {
         let old = self.take(&key);
-        let obj = Arc::new(obj);
         self.uids.insert(meta::uid(&obj).to_string(), key.clone());
         match controller_uid(&obj) {
             Some(owner) => {
@@ -181,10 +180,10 @@ mod tests {
     fn stale_events_do_not_roll_back_our_own_write() {
         let mut c = Objects::default();
         c.wrote(obj("a", "u1", 5, Some("o")));
-        let change = c.observe(&obj("a", "u1", 3, None), false).expect("still reported");
+        let change = c.observe(&Arc::new(obj("a", "u1", 3, None)), false).expect("still reported");
         assert_eq!(revision(change.new.as_ref().unwrap()), 5, "but the newer state is kept");
         assert_eq!(c.owned_by("o").count(), 1);
-        assert!(c.observe(&obj("a", "u1", 6, None), false).is_some());
+        assert!(c.observe(&Arc::new(obj("a", "u1", 6, None)), false).is_some());
         assert_eq!(c.owned_by("o").count(), 0);
         assert_eq!(c.orphans_in("ns").count(), 1);
     }
@@ -194,10 +193,10 @@ mod tests {
         let mut c = Objects::default();
         c.wrote(obj("a", "u1", 5, None));
         c.removed(&obj("a", "u1", 5, None));
-        assert!(c.observe(&obj("a", "u1", 7, None), false).is_none());
-        assert!(c.observe(&obj("a", "u1", 8, None), true).is_none());
+        assert!(c.observe(&Arc::new(obj("a", "u1", 7, None)), false).is_none());
+        assert!(c.observe(&Arc::new(obj("a", "u1", 8, None)), true).is_none());
         // A new object with the same name is a different uid.
-        assert!(c.observe(&obj("a", "u2", 9, None), false).is_some());
+        assert!(c.observe(&Arc::new(obj("a", "u2", 9, None)), false).is_some());
         assert_eq!(c.by_uid("u2").map(|o| meta::name(o).to_string()), Some("a".into()));
         assert_eq!(c.in_namespace("ns").count(), 1);
         assert_eq!(c.in_namespace("n").count(), 0);

@@ -23,16 +23,21 @@ use wasmkube_apiserver::service::{AnyEvent, DeleteOptions, PatchType, WriteOptio
 const MANAGER: &str = "node-lifecycle-controller";
 const LEASE_NS: &str = "kube-node-lease";
 
+/// How often nodes are judged when nothing about them changed.
+const CHECK_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
 pub struct NodeLifecycleController {
     api: Api,
     clock: Arc<dyn Clock>,
     events: Recorder,
     /// How long a node may go without a heartbeat before it is Unknown.
     grace: chrono::Duration,
-    nodes: HashMap<String, Value>,
+    nodes: HashMap<String, Arc<Value>>,
     renewals: HashMap<String, DateTime<Utc>>,
     /// node -> (namespace, name) -> pod
-    pods: HashMap<String, HashMap<(String, String), Value>>,
+    pods: HashMap<String, HashMap<(String, String), Arc<Value>>>,
+    /// When nodes were last judged; a node or lease change asks for a judgement at once.
+    checked: Option<tokio::time::Instant>,
 }
 
 impl NodeLifecycleController {
@@ -47,6 +52,7 @@ impl NodeLifecycleController {
             nodes: HashMap::new(),
             renewals: HashMap::new(),
             pods: HashMap::new(),
+            checked: None,
         }
     }
 
@@ -58,9 +64,10 @@ impl NodeLifecycleController {
         WriteOptions { field_manager: Some(MANAGER.into()), ..Default::default() }
     }
 
-    fn take(&mut self, def: &ResourceDef, obj: &Value, deleted: bool) {
+    fn take(&mut self, def: &ResourceDef, obj: &Arc<Value>, deleted: bool) {
         match def.storage {
             "nodes" => {
+                self.checked = None;
                 let name = meta::name(obj).to_string();
                 if deleted {
                     self.nodes.remove(&name)
@@ -69,6 +76,7 @@ impl NodeLifecycleController {
                 };
             }
             "coordination.k8s.io/leases" if meta::namespace(obj) == LEASE_NS => {
+                self.checked = None;
                 let renewed = obj.pointer("/spec/renewTime").and_then(Value::as_str).and_then(parse_time);
                 match (deleted, renewed) {
                     (false, Some(t)) => self.renewals.insert(meta::name(obj).to_string(), t),
@@ -306,7 +314,7 @@ fn ignore_gone(r: Result<(), ApiError>) -> Result<(), ApiError> {
 }
 
 impl Reconciler for NodeLifecycleController {
-    fn reset(&mut self, objects: Vec<(&'static ResourceDef, Value)>) {
+    fn reset(&mut self, objects: Vec<(&'static ResourceDef, Arc<Value>)>) {
         self.nodes.clear();
         self.renewals.clear();
         self.pods.clear();
@@ -319,11 +327,16 @@ impl Reconciler for NodeLifecycleController {
         self.take(ev.def, &ev.object, ev.deleted);
     }
 
-    /// Heartbeats are judged on a timer, so this always asks to run again (every 500 ms).
+    /// Heartbeats are judged on a timer, so this always asks to run again (every 500 ms). Pod
+    /// events alone (the bulk of them) do not make it judge sooner than that.
     async fn reconcile(&mut self, _api: &Api) -> bool {
-        let nodes: Vec<(String, Value)> = self.nodes.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        for (name, node) in nodes {
-            if let Err(e) = self.check_node(&name, &node).await {
+        let now = tokio::time::Instant::now();
+        if self.checked.is_some_and(|t| now.duration_since(t) < CHECK_EVERY) {
+            return !self.nodes.is_empty();
+        }
+        self.checked = Some(now);
+        for (name, node) in &self.nodes {
+            if let Err(e) = self.check_node(name, node).await {
                 tracing::warn!(node = %name, error = %e, "node lifecycle check failed; will retry");
             }
         }

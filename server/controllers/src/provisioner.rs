@@ -48,7 +48,7 @@ impl LocalPathProvisioner {
         }
     }
 
-    fn note(&mut self, storage: &str, obj: &Value, deleted: bool) {
+    fn note(&mut self, storage: &str, obj: &Arc<Value>, deleted: bool) {
         match storage {
             "persistentvolumeclaims" if self.claims.observe(obj, deleted).is_some() => {
                 self.queue.add(key_of(obj));
@@ -184,7 +184,7 @@ impl LocalPathProvisioner {
 }
 
 impl Reconciler for LocalPathProvisioner {
-    fn reset(&mut self, objects: Vec<(&'static ResourceDef, Value)>) {
+    fn reset(&mut self, objects: Vec<(&'static ResourceDef, Arc<Value>)>) {
         self.claims.clear();
         self.volumes.clear();
         self.queue.clear();

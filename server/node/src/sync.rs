@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use wasmkube_api::selector::FieldSelector;
 use wasmkube_api::{meta, registry};
-use wasmkube_apiserver::service::{ListOptions, WatchOptions};
+use wasmkube_apiserver::service::ListOptions;
 
 pub(crate) async fn run(agent: NodeAgent) {
     let mut workers: HashMap<String, watch::Sender<PodUpdate>> = HashMap::new();
@@ -29,6 +29,8 @@ async fn follow(
 ) -> Result<(), wasmkube_api::ApiError> {
     let def = registry::by_storage("pods").expect("pods are served");
     let selector = FieldSelector::parse(&format!("spec.nodeName={}", agent.name()))?;
+    // Subscribe before listing, so no change falls between the two.
+    let subscription = agent.inner.api.subscribe_everything()?;
     let list = agent
         .inner
         .api
@@ -46,27 +48,13 @@ async fn follow(
     for pod in list.items.iter() {
         dispatch(agent, workers, pod.clone(), false);
     }
-    let opts = WatchOptions {
-        list: ListOptions {
-            field_selector: selector,
-            resource_version: Some(list.resource_version.to_string()),
-            ..Default::default()
-        },
-        allow_bookmarks: false,
-        send_initial_events: Some(false),
-        timeout: Duration::from_secs(24 * 3600),
-        bookmark_every: Duration::from_secs(60),
-    };
-    let mut events = agent.inner.api.watch(def, None, opts).await?;
+    // The shared in-process feed: each change is decoded once for every watcher. A pod's
+    // nodeName never changes once set, so "on this node" needs no view of the previous state.
+    let mut events = subscription.after(list.resource_version);
     while let Some(ev) = events.next().await {
-        match ev.kind {
-            "ADDED" | "MODIFIED" => dispatch(agent, workers, ev.object, false),
-            "DELETED" => dispatch(agent, workers, ev.object, true),
-            "ERROR" => {
-                let message = ev.object.get("message").and_then(Value::as_str).unwrap_or("watch error");
-                return Err(wasmkube_api::ApiError::expired(message.to_string()));
-            }
-            _ => {}
+        let ev = ev?;
+        if ev.def.storage == "pods" && selector.matches(&ev.object) {
+            dispatch(agent, workers, Value::clone(&ev.object), ev.deleted);
         }
     }
     Ok(())

@@ -52,9 +52,9 @@ impl Update {
 /// Parse a full listing on two threads, each also freeing its half of the JSON afterwards
 /// (freeing ten thousand pods' JSON takes as long as parsing them). A restarted scheduler's
 /// first decision waits for this, so it is worth the two cores.
-async fn parse_listing(mut objects: Vec<(&'static ResourceDef, Value)>) -> Vec<Update> {
+async fn parse_listing(mut objects: Vec<(&'static ResourceDef, Arc<Value>)>) -> Vec<Update> {
     let second = objects.split_off(objects.len() / 2);
-    let parse = |chunk: Vec<(&'static ResourceDef, Value)>| {
+    let parse = |chunk: Vec<(&'static ResourceDef, Arc<Value>)>| {
         let (tx, rx) = tokio::sync::oneshot::channel();
         tokio::task::spawn_blocking(move || {
             let parsed: Vec<Update> =
@@ -98,11 +98,10 @@ async fn run(api: Api, tx: mpsc::Sender<Feed>) {
 
 /// One listing and the watch after it. `Ok` when the watch or the receiver ended.
 async fn feed(api: &Api, tx: &mpsc::Sender<Feed>) -> Result<(), ApiError> {
-    let (objects, rev) = api.list_everything().await?;
+    let (objects, mut events) = api.list_watch_everything().await?;
     if tx.send(Feed::Reset(parse_listing(objects).await)).await.is_err() {
         return Ok(());
     }
-    let mut events = api.watch_everything(rev)?;
     loop {
         let first = tokio::select! {
             ev = events.next() => ev,

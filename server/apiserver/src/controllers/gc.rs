@@ -15,6 +15,7 @@ use super::Reconciler;
 use crate::service::{AnyEvent, Api, DeleteOptions, PatchType, WriteOptions, update::Part};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use wasmkube_api::{ResourceDef, meta};
 
 const ORPHAN: &str = "orphan";
@@ -177,7 +178,7 @@ fn ignore_gone(r: Result<(), wasmkube_api::ApiError>) -> Result<(), wasmkube_api
 }
 
 impl Reconciler for GarbageCollector {
-    fn reset(&mut self, objects: Vec<(&'static ResourceDef, Value)>) {
+    fn reset(&mut self, objects: Vec<(&'static ResourceDef, Arc<Value>)>) {
         *self = GarbageCollector::default();
         for (def, obj) in &objects {
             self.insert(def, obj);

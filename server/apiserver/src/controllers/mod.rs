@@ -13,7 +13,10 @@ use wasmkube_api::status::ApiError;
 
 /// Something that wants every change to every object, after an initial full listing.
 pub trait Reconciler: Send + 'static {
-    fn reset(&mut self, objects: Vec<(&'static wasmkube_api::ResourceDef, serde_json::Value)>);
+    fn reset(
+        &mut self,
+        objects: Vec<(&'static wasmkube_api::ResourceDef, std::sync::Arc<serde_json::Value>)>,
+    );
     fn observe(&mut self, ev: &AnyEvent);
     /// Do whatever work is due; return whether some of it must be retried.
     fn reconcile(&mut self, api: &Api) -> impl Future<Output = bool> + Send;
@@ -31,9 +34,8 @@ pub async fn run<R: Reconciler>(api: Api, mut r: R, name: &'static str) {
 }
 
 async fn run_once<R: Reconciler>(api: &Api, r: &mut R) -> Result<(), ApiError> {
-    let (objects, rev) = api.list_everything().await?;
+    let (objects, mut events) = api.list_watch_everything().await?;
     r.reset(objects);
-    let mut events = api.watch_everything(rev)?;
     let mut retry = r.reconcile(api).await;
     loop {
         let next = if retry {
@@ -54,7 +56,7 @@ async fn run_once<R: Reconciler>(api: &Api, r: &mut R) -> Result<(), ApiError> {
         }
         // Drain what is already queued before reconciling, so bursts cost one pass.
         while let Some(Some(ev)) = events.next().now_or_never() {
-            r.observe(&ev?);
+            r.observe(&*ev?);
         }
         retry = r.reconcile(api).await;
     }

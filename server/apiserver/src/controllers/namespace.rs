@@ -6,6 +6,7 @@ use super::Reconciler;
 use crate::service::{AnyEvent, Api, DeleteOptions, ListOptions};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use wasmkube_api::registry::{find, storage_prefixes};
 use wasmkube_api::status::ApiError;
 use wasmkube_api::{ResourceDef, meta};
@@ -48,7 +49,7 @@ impl NamespaceController {
 }
 
 impl Reconciler for NamespaceController {
-    fn reset(&mut self, objects: Vec<(&'static ResourceDef, Value)>) {
+    fn reset(&mut self, objects: Vec<(&'static ResourceDef, Arc<Value>)>) {
         self.terminating.clear();
         for (def, obj) in &objects {
             self.note(def, obj, false);

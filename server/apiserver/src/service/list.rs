@@ -22,6 +22,11 @@ impl ListOptions {
     pub fn matches(&self, obj: &Value) -> bool {
         self.label_selector.matches_object(obj) && self.field_selector.matches(obj)
     }
+
+    /// Whether every object matches (no selector at all).
+    pub fn matches_everything(&self) -> bool {
+        self.label_selector.is_empty() && self.field_selector.is_empty()
+    }
 }
 
 #[derive(Debug)]

@@ -8,6 +8,7 @@
 
 mod create;
 mod delete;
+mod feed;
 mod list;
 mod patch;
 pub mod subresource;
@@ -16,6 +17,7 @@ mod watch;
 
 pub use create::SYSTEM_NAMESPACES;
 pub use delete::{DeleteOptions, Deleted};
+pub use feed::{AnyEvent, EverythingStream, Subscription};
 pub use list::{ListOptions, ObjectList};
 pub use patch::PatchType;
 pub use watch::{WatchEvent, WatchOptions};
@@ -46,11 +48,12 @@ pub struct Written {
 #[derive(Clone)]
 pub struct Api {
     store: Arc<dyn Store>,
+    feed: Arc<feed::Feed>,
 }
 
 impl Api {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Api { store }
+        Api { store, feed: Arc::default() }
     }
 
     pub fn store_rev(&self) -> u64 {
@@ -120,55 +123,6 @@ pub(crate) fn store_error(e: wasmkube_store::Error) -> ApiError {
 /// Parse a `resourceVersion` string as clients send it.
 pub(crate) fn parse_rv(rv: &str) -> Result<u64, ApiError> {
     rv.parse::<u64>().map_err(|_| ApiError::bad_request(format!("invalid resource version: {rv:?}")))
-}
-
-/// A change to any object, for in-process controllers that watch everything.
-#[derive(Debug, Clone)]
-pub struct AnyEvent {
-    pub rev: u64,
-    pub deleted: bool,
-    pub def: &'static ResourceDef,
-    pub object: Value,
-}
-
-impl Api {
-    /// Every object of every resource, with the revision the snapshot is at.
-    pub async fn list_everything(&self) -> Result<(Vec<(&'static ResourceDef, Value)>, u64), ApiError> {
-        let snapshot = self.store.list(&wasmkube_store::Prefix::all(), None).await.map_err(store_error)?;
-        let mut out = Vec::with_capacity(snapshot.items.len());
-        for kv in &snapshot.items {
-            if let Some(def) = wasmkube_api::registry::by_storage(&kv.key.resource) {
-                out.push((def, Self::decode_stored(def, kv)?));
-            }
-        }
-        Ok((out, snapshot.rev))
-    }
-
-    /// Every change after `after`, decoded in each resource's storage form.
-    pub fn watch_everything(
-        &self,
-        after: u64,
-    ) -> Result<futures::stream::BoxStream<'static, Result<AnyEvent, ApiError>>, ApiError> {
-        use futures::StreamExt;
-        let inner = self.store.watch(wasmkube_store::Prefix::all(), after).map_err(store_error)?;
-        Ok(inner
-            .filter_map(|ev| async move {
-                let ev = match ev {
-                    Ok(ev) => ev,
-                    Err(e) => return Some(Err(store_error(e))),
-                };
-                let def = wasmkube_api::registry::by_storage(&ev.key.resource)?;
-                let kv = KeyValue { key: ev.key.clone(), value: ev.value.clone(), mod_rev: ev.rev };
-                let deleted = ev.kind == wasmkube_store::EventType::Deleted;
-                Some(Self::decode_stored(def, &kv).map(|object| AnyEvent {
-                    rev: ev.rev,
-                    deleted,
-                    def,
-                    object,
-                }))
-            })
-            .boxed())
-    }
 }
 
 /// Upstream's GuaranteedUpdate: after a concurrent write wins, re-read and re-apply. Unpinned

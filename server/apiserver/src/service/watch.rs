@@ -127,7 +127,12 @@ fn translate(s: &State, ev: &wasmkube_store::Event) -> Option<WatchEvent> {
     };
     let object = decode(&ev.value)?;
     let now = s.opts.list.matches(&object);
-    let before = ev.prev.as_ref().and_then(|(_, p)| decode(p)).is_some_and(|p| s.opts.list.matches(&p));
+    // Without a selector the previous state matched if there was one: no need to decode it.
+    let before = if s.opts.list.matches_everything() {
+        ev.prev.is_some()
+    } else {
+        ev.prev.as_ref().and_then(|(_, p)| decode(p)).is_some_and(|p| s.opts.list.matches(&p))
+    };
     let kind = match (ev.kind, before, now) {
         (EventType::Deleted, _, true) => "DELETED",
         (EventType::Deleted, _, false) => return None,

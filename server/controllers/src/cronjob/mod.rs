@@ -46,7 +46,7 @@ impl CronJobController {
         }
     }
 
-    fn note(&mut self, storage: &str, obj: &Value, deleted: bool) {
+    fn note(&mut self, storage: &str, obj: &Arc<Value>, deleted: bool) {
         match storage {
             "batch/cronjobs" if self.cronjobs.observe(obj, deleted).is_some() => self.queue.add(key_of(obj)),
             "batch/jobs" => {
@@ -66,7 +66,7 @@ impl CronJobController {
 }
 
 impl Reconciler for CronJobController {
-    fn reset(&mut self, objects: Vec<(&'static ResourceDef, Value)>) {
+    fn reset(&mut self, objects: Vec<(&'static ResourceDef, Arc<Value>)>) {
         self.cronjobs.clear();
         self.jobs.clear();
         self.queue.clear();

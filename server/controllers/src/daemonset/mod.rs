@@ -52,7 +52,7 @@ impl DaemonSetController {
         }
     }
 
-    fn note(&mut self, storage: &str, obj: &Value, deleted: bool) {
+    fn note(&mut self, storage: &str, obj: &Arc<Value>, deleted: bool) {
         match storage {
             "apps/daemonsets" if self.sets.observe(obj, deleted).is_some() => self.queue.add(key_of(obj)),
             "pods" => {
@@ -109,7 +109,7 @@ fn placement_changed(change: &Change) -> bool {
 }
 
 impl Reconciler for DaemonSetController {
-    fn reset(&mut self, objects: Vec<(&'static ResourceDef, Value)>) {
+    fn reset(&mut self, objects: Vec<(&'static ResourceDef, Arc<Value>)>) {
         for c in [&mut self.sets, &mut self.pods, &mut self.nodes, &mut self.revisions] {
             c.clear();
         }

@@ -53,7 +53,7 @@ impl DeploymentController {
         }
     }
 
-    fn note(&mut self, storage: &str, obj: &Value, deleted: bool) {
+    fn note(&mut self, storage: &str, obj: &Arc<Value>, deleted: bool) {
         match storage {
             "apps/deployments" if self.deployments.observe(obj, deleted).is_some() => {
                 self.queue.add(key_of(obj));
@@ -166,7 +166,7 @@ pub(crate) fn selector(d: &Value) -> Option<LabelSelector> {
 }
 
 impl Reconciler for DeploymentController {
-    fn reset(&mut self, objects: Vec<(&'static ResourceDef, Value)>) {
+    fn reset(&mut self, objects: Vec<(&'static ResourceDef, Arc<Value>)>) {
         self.deployments.clear();
         self.sets.clear();
         self.running_pods.clear();

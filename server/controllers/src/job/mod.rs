@@ -73,7 +73,7 @@ impl JobController {
         }
     }
 
-    fn note(&mut self, storage: &str, obj: &Value, deleted: bool) {
+    fn note(&mut self, storage: &str, obj: &Arc<Value>, deleted: bool) {
         match storage {
             "batch/jobs" => {
                 if self.jobs.observe(obj, deleted).is_none() {
@@ -192,7 +192,7 @@ impl JobController {
 }
 
 impl Reconciler for JobController {
-    fn reset(&mut self, objects: Vec<(&'static ResourceDef, Value)>) {
+    fn reset(&mut self, objects: Vec<(&'static ResourceDef, Arc<Value>)>) {
         self.jobs.clear();
         self.pods.clear();
         self.queue.clear();

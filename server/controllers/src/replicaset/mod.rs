@@ -78,7 +78,7 @@ impl ReplicaSetController {
         }
     }
 
-    fn note(&mut self, storage: &str, obj: &Value, deleted: bool) {
+    fn note(&mut self, storage: &str, obj: &Arc<Value>, deleted: bool) {
         if storage == self.flavor.storage() {
             if self.sets.observe(obj, deleted).is_some() {
                 self.queue.add(key_of(obj));
@@ -158,7 +158,7 @@ impl ReplicaSetController {
 }
 
 impl Reconciler for ReplicaSetController {
-    fn reset(&mut self, objects: Vec<(&'static ResourceDef, Value)>) {
+    fn reset(&mut self, objects: Vec<(&'static ResourceDef, Arc<Value>)>) {
         self.sets.clear();
         self.pods.clear();
         self.queue.clear();

@@ -48,7 +48,7 @@ impl StatefulSetController {
         }
     }
 
-    fn note(&mut self, storage: &str, obj: &Value, deleted: bool) {
+    fn note(&mut self, storage: &str, obj: &Arc<Value>, deleted: bool) {
         match storage {
             "apps/statefulsets" if self.sets.observe(obj, deleted).is_some() => self.queue.add(key_of(obj)),
             "pods" => {
@@ -89,7 +89,7 @@ impl StatefulSetController {
 }
 
 impl Reconciler for StatefulSetController {
-    fn reset(&mut self, objects: Vec<(&'static ResourceDef, Value)>) {
+    fn reset(&mut self, objects: Vec<(&'static ResourceDef, Arc<Value>)>) {
         for c in [&mut self.sets, &mut self.pods, &mut self.revisions, &mut self.claims] {
             c.clear();
         }
