@@ -336,7 +336,11 @@ kind: Pod
 metadata: {{name: gone}}
 spec:
   nodeName: {node}
-  containers: [{{name: web, image: "http-hello:latest"}}]
+  containers:
+  - name: web
+    image: "http-hello:latest"
+    volumeMounts: [{{name: scratch, mountPath: /scratch}}]
+  volumes: [{{name: scratch, emptyDir: {{}}}}]
 "#
         ),
         &[],

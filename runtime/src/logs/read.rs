@@ -60,7 +60,12 @@ impl LogQuery {
 fn files_for(dir: &Path, container: &str, query: &LogQuery, max_files: u32) -> Result<Vec<PathBuf>, Error> {
     let found = attempts(dir);
     let pick = if query.previous { found.len().checked_sub(2) } else { found.len().checked_sub(1) };
-    let attempt = pick.map(|i| found[i]).ok_or_else(|| Error::NotFound(container.to_owned()))?;
+    let attempt = match pick {
+        Some(i) => found[i],
+        // A first run that has written nothing yet has no file (see `LogSink::create`).
+        None if !query.previous => 0,
+        None => return Err(Error::NotFound(container.to_owned())),
+    };
     Ok(attempt_files(dir, attempt, max_files))
 }
 

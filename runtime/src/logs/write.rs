@@ -38,17 +38,23 @@ struct SinkInner {
 
 impl LogSink {
     /// Start the next attempt's file in `dir` (the previous attempt stays for `previous` reads).
+    ///
+    /// A container's first run touches no disk until it writes (or ends): creating directories
+    /// is the costliest step of a pod start, and most HTTP pods never log. A later run marks its
+    /// attempt with an empty file at once, so readers never take the previous run for it.
     pub fn create(
         dir: &Path,
         container: &str,
         config: LogConfig,
         observer: Option<Arc<dyn LogObserver>>,
     ) -> Result<Self, Error> {
-        std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
-        let attempt = attempts(dir).last().map_or(0, |a| a + 1);
+        let earlier = attempts(dir);
+        let attempt = earlier.last().map_or(0, |a| a + 1);
         let live = dir.join(format!("{attempt}.log"));
-        // The empty file marks this attempt (so `previous` finds the right one) without staying open.
-        drop(open_append(&live)?);
+        if !earlier.is_empty() {
+            // The empty file marks this attempt without staying open.
+            drop(open_append(&live)?);
+        }
         let inner = SinkInner {
             container: container.to_owned(),
             live,
@@ -79,13 +85,30 @@ impl LogSink {
                 inner.emit(stream, &rest, false);
             }
         }
-        // The container ended: its descriptor goes back (a late write would reopen it).
+        // The container ended: its attempt exists on disk from now on (even if it wrote
+        // nothing, so the next run counts past it), and its descriptor goes back (a late write
+        // would reopen it).
+        if inner.file.is_none()
+            && let Err(e) = open_append(&inner.live)
+        {
+            tracing::warn!(container = %inner.container, error = %e, "cannot mark the container's log");
+        }
         inner.file = None;
     }
 }
 
+/// Open (creating it and its directory if needed) a log file for appending.
 fn open_append(path: &Path) -> Result<File, Error> {
-    OpenOptions::new().create(true).append(true).open(path).map_err(Error::io(path))
+    let open = || OpenOptions::new().create(true).append(true).open(path);
+    match open() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+            }
+            open().map_err(Error::io(path))
+        }
+        other => other.map_err(Error::io(path)),
+    }
 }
 
 impl SinkInner {

@@ -57,6 +57,22 @@ fn since_timestamps_partial_lines_and_previous() {
 }
 
 #[test]
+fn a_first_run_touches_no_disk_until_it_writes_or_ends_and_the_next_run_counts_past_it() {
+    let base = tempfile::tempdir().unwrap();
+    let dir = base.path().join("logs").join("c");
+    let quiet = LogSink::create(&dir, "c", LogConfig::default(), None).unwrap();
+    assert!(!dir.exists(), "nothing created before the first write");
+    assert_eq!(read(&dir, LogQuery::default()), "", "a quiet running container has an empty log");
+    quiet.close();
+    assert!(dir.join("0.log").exists(), "the ended run is marked");
+    let next = LogSink::create(&dir, "c", LogConfig::default(), None).unwrap();
+    assert!(dir.join("1.log").exists(), "a later run is marked at once");
+    next.write(Stream::Stdout, b"second run\n");
+    assert_eq!(read(&dir, LogQuery::default()), "second run\n");
+    assert_eq!(read(&dir, LogQuery { previous: true, ..Default::default() }), "", "the quiet run");
+}
+
+#[test]
 fn a_line_without_newline_is_split_instead_of_growing_memory() {
     let dir = tempfile::tempdir().unwrap();
     let sink = LogSink::create(dir.path(), "c", LogConfig::default(), None).unwrap();

@@ -2,12 +2,12 @@
 //! by pod IP, name lookup, default-deny for anything outside the cluster, HTTP in the pod
 //! network and outgoing `wasi:http` routed like sockets. All with the real guests.
 
-use crate::support::{TestRuntime, command, pod};
+use crate::support::{TestRuntime, command, pod, published};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wasmkube_runtime::network::Proto;
-use wasmkube_runtime::{ContainerKind, PodSpec, Runtime, StartOptions};
+use wasmkube_runtime::{ContainerKind, PodSpec, StartOptions};
 
 const A: Ipv4Addr = Ipv4Addr::new(10, 244, 0, 2);
 const B: Ipv4Addr = Ipv4Addr::new(10, 244, 0, 3);
@@ -15,18 +15,6 @@ const B: Ipv4Addr = Ipv4Addr::new(10, 244, 0, 3);
 fn at(mut spec: PodSpec, ip: Ipv4Addr) -> PodSpec {
     spec.pod_ip = ip;
     spec
-}
-
-/// Where a host client reaches (pod, port), once the guest listens there.
-async fn published(rt: &Runtime, ip: Ipv4Addr, port: u16) -> SocketAddr {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(addr) = rt.network().host_addr(ip, Proto::Tcp, port) {
-            return addr;
-        }
-        assert!(Instant::now() < deadline, "nothing listens on {ip}:{port}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// One inline RESP command; returns the first reply line(s) read.

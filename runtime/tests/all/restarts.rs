@@ -3,7 +3,6 @@
 
 use crate::support::*;
 use std::time::Duration;
-use wasmkube_runtime::network::Proto;
 use wasmkube_runtime::{
     ContainerKind, ContainerState, PodPhase, RestartBackoff, RestartPolicy, StartOptions,
 };
@@ -112,7 +111,7 @@ async fn killing_one_container_restarts_only_it() {
     .clone();
     assert!(s.containers[0].last_state.as_ref().is_some_and(ContainerState::is_terminated));
     // The new run holds the pod's port again (the killed run gave it back) and serves.
-    let addr = t.rt.network().host_addr(ip, Proto::Tcp, 8080).expect("port 8080 published again");
+    let addr = published(&t.rt, ip, 8080).await;
     let reply = tokio::task::spawn_blocking(move || get(addr, "/")).await.unwrap();
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     assert_eq!(handle.status().containers[0].restart_count, 1, "the restart succeeded the first time");

@@ -68,6 +68,19 @@ impl TestRuntime {
     }
 }
 
+/// Where a host client reaches (pod, port), once the guest listens there.
+pub async fn published(rt: &wasmkube_runtime::Runtime, ip: Ipv4Addr, port: u16) -> std::net::SocketAddr {
+    use wasmkube_runtime::network::Proto;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(addr) = rt.network().host_addr(ip, Proto::Tcp, port) {
+            return addr;
+        }
+        assert!(std::time::Instant::now() < deadline, "nothing listens on {ip}:{port}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// One HTTP/1.1 GET over a fresh connection; the whole response, head and body.
 pub fn get(addr: std::net::SocketAddr, path: &str) -> String {
     use std::io::{Read, Write};

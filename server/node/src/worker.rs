@@ -342,6 +342,10 @@ impl Worker {
             probe_tasks.spawn(probes::run(probe, ctx));
         }
         let deadline = self.active_deadline();
+        // A cached component is Running within a millisecond: report that as the first status
+        // instead of PodInitializing followed at once by Running (one durable write and one
+        // watch event fewer per pod start). A slow start still reports within FIRST_REPORT.
+        let _ = tokio::time::timeout(FIRST_REPORT, runtime_status.wait_for(progressed)).await;
         let current = runtime_status.borrow_and_update().clone();
         self.observe(&current);
         self.write_status(Some(&current)).await;
@@ -609,6 +613,17 @@ impl Worker {
             tracing::warn!(error = %e, "could not remove the pod's directory");
         }
     }
+}
+
+/// The longest a pod's first status report waits for its containers to start.
+const FIRST_REPORT: Duration = Duration::from_millis(100);
+
+/// Some container started or ended, or the pod could not start at all.
+fn progressed(s: &PodStatus) -> bool {
+    s.ended
+        || s.message.is_some()
+        || s.all()
+            .any(|c| matches!(c.state, ContainerState::Running { .. } | ContainerState::Terminated { .. }))
 }
 
 async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
