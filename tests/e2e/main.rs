@@ -2,6 +2,7 @@
 //! HTTP and the official Python client. One test binary (as wasmtime's `tests/all`), a module
 //! per area.
 
+mod admission;
 mod api_shape;
 mod bad_input;
 mod kubectl_apply;

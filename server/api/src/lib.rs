@@ -21,6 +21,7 @@ pub mod decode;
 pub mod lenient;
 pub mod meta;
 pub mod quantity;
+pub mod quota;
 pub mod registry;
 pub mod selector;
 pub mod status;

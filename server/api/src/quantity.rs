@@ -91,6 +91,20 @@ impl Quantity {
         Some(Quantity { nanos, ..self })
     }
 
+    /// Nothing, spelled as a decimal.
+    pub fn zero() -> Quantity {
+        Quantity { nanos: 0, format: Format::DecimalSi }
+    }
+
+    /// `self / other` as a float, for limit-to-request ratios; `None` when `other` is zero.
+    pub fn ratio(self, other: Quantity) -> Option<f64> {
+        (other.nanos != 0).then(|| self.nanos as f64 / other.nanos as f64)
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.nanos == 0
+    }
+
     pub fn is_negative(&self) -> bool {
         self.nanos < 0
     }
@@ -98,6 +112,17 @@ impl Quantity {
     /// Whether the value is a whole number of units.
     pub fn is_integer(&self) -> bool {
         self.nanos % NANOS_PER_UNIT == 0
+    }
+}
+
+/// The sum, spelled like the left side unless it is zero (then like the right), as sums of
+/// requests read in upstream's quota usage (`1Gi + 512Mi = 1536Mi`). Saturates.
+impl std::ops::Add for Quantity {
+    type Output = Quantity;
+
+    fn add(self, other: Quantity) -> Quantity {
+        let format = if self.nanos == 0 { other.format } else { self.format };
+        Quantity { nanos: self.nanos.saturating_add(other.nanos), format }
     }
 }
 

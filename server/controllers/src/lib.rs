@@ -13,6 +13,7 @@
 //! - [`cronjob`]: CronJob (cron schedules in a time zone, concurrency policy, history).
 //! - [`provisioner`]: the local-path provisioner binding claims to node-local directories.
 //! - [`nodelifecycle`]: missed heartbeats -> Unknown -> taints -> NoExecute evictions.
+//! - [`quota`]: ResourceQuota status, recounted from the objects (admission charges creates).
 //! - shared helpers: `cache` (indexed objects plus our own writes), `claim` (adoption and
 //!   release), `pods` (templates, readiness, availability), `ranking` (which pod to delete
 //!   first), `queue` (due objects and timers), `client` (writes as one field manager),
@@ -33,6 +34,7 @@ pub mod nodelifecycle;
 mod pods;
 pub mod provisioner;
 mod queue;
+pub mod quota;
 mod ranking;
 pub mod replicaset;
 mod revisions;
@@ -100,4 +102,5 @@ pub fn spawn(api: Api, config: ControllerConfig) {
         config.node_monitor_grace,
     );
     tokio::spawn(run(api.clone(), nodes, "node-lifecycle-controller"));
+    tokio::spawn(run(api.clone(), quota::QuotaController::new(), "resourcequota-controller"));
 }

@@ -1,4 +1,5 @@
-//! Create: namespace checks, names, uid/timestamps/generation, defaults, validation, store.
+//! Create: namespace checks, names, uid/timestamps/generation, defaults, admission (LimitRange,
+//! ResourceQuota), validation, store.
 
 use super::{Api, WriteOptions, Written, store_error};
 use serde_json::{Value, json};
@@ -46,7 +47,9 @@ impl Api {
         initialise_metadata(def, &mut obj);
         reset_status_on_create(def, &mut obj);
         wasmkube_validation::default(def.group, def.kind, &mut obj);
+        self.limit_ranges(def, ns, &mut obj).await?;
         self.validate(def, &obj, None)?;
+        self.charge_quota(def, meta::namespace(&obj), &obj, opts.dry_run).await?;
         self.record_managed_fields(
             def,
             None,

@@ -6,6 +6,7 @@
 //! in-process controllers (garbage collector, namespace lifecycle) both call [`Api`], so a
 //! controller's write is checked exactly like a user's.
 
+mod admission;
 mod create;
 mod delete;
 mod feed;
