@@ -123,3 +123,24 @@ fn dry_run_server_changes_nothing() {
     assert!(out.contains("server dry run"), "{out}");
     assert!(!s.kubectl(&["get", "deploy", "web"]).status.success());
 }
+
+#[test]
+fn a_list_file_applies_gets_and_deletes_its_items() {
+    let s = Server::start();
+    let list = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n  \
+                data: {x: \"1\"}\n- apiVersion: v1\n  kind: Service\n  metadata: {name: b}\n  spec:\n    \
+                ports: [{port: 80}]\n";
+    let out = s.apply(list, &[]);
+    assert!(out.contains("configmap/a created") && out.contains("service/b created"), "{out}");
+    assert_eq!(s.k(&["get", "cm", "a", "-o", "jsonpath={.data.x}"]), "1");
+    let again = s.apply(list, &[]);
+    assert!(again.contains("configmap/a unchanged"), "{again}");
+    // Items are still checked strictly, on the server.
+    let bad = list.replace("data: {x: \"1\"}", "data: {x: \"1\"}\n  bogus: 1");
+    let out = s.kubectl_stdin(&["apply", "-f", "-"], Some(&bad));
+    assert!(!out.status.success(), "an unknown field in an item is refused");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field \"bogus\""));
+    let out = s.kubectl_stdin(&["delete", "-f", "-"], Some(list));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!s.kubectl(&["get", "cm", "a"]).status.success());
+}

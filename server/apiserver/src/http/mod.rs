@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .route("/apis", get(groups_discovery))
         .route("/openapi/v3", get(|| async { json_response(StatusCode::OK, &openapi::index(), &[]) }))
         .route("/openapi/v3/{*gv}", get(openapi_document))
+        .route("/openapi/v2", get(openapi_v2))
         .fallback(resource::handle)
         .with_state(state)
 }
@@ -93,6 +94,16 @@ fn aggregated_response(body: Value) -> Response {
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(discovery::AGGREGATED_CONTENT_TYPE));
     r
+}
+
+async fn openapi_v2(headers: HeaderMap) -> Response {
+    let accept = accept(&headers);
+    if accept.contains(openapi::V2_PROTOBUF) || accept.contains(openapi::V2_PROTOBUF_REPLY) {
+        let mut r = Response::new(Body::from(openapi::v2_protobuf()));
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(openapi::V2_PROTOBUF_REPLY));
+        return r;
+    }
+    json_response(StatusCode::OK, &openapi::v2_json(), &[])
 }
 
 async fn openapi_document(Path(gv): Path<String>) -> Response {
