@@ -41,11 +41,15 @@ fn a_quota_refuses_what_does_not_fit_and_gives_back_what_deleted_pods_held() {
         "{err}"
     );
     let small = ", resources: {requests: {cpu: 400m}}";
-    s.apply(&pod("a", small), &[]);
-    s.apply(&pod("b", small), &[]);
     let used = |what: &str| {
         s.k(&["get", "quota", "compute", "-n", "team", "-o", &format!("jsonpath={{.status.used.{what}}}")])
     };
+    s.apply(&pod("a", small), &[]);
+    // A create that fails after admission charged it gives the charge back.
+    let out = s.kubectl_stdin(&["create", "-f", "-"], Some(&pod("a", small)));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("AlreadyExists"));
+    assert_eq!(used("pods"), "1", "the failed create holds nothing");
+    s.apply(&pod("b", small), &[]);
     assert_eq!((used("pods"), used("requests\\.cpu")), ("2".to_string(), "800m".to_string()));
     let err = apply_err(&s, &pod("c", small));
     assert!(

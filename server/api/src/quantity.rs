@@ -96,6 +96,11 @@ impl Quantity {
         Quantity { nanos: 0, format: Format::DecimalSi }
     }
 
+    /// `self - other`, floored at zero (usage given back never goes negative).
+    pub fn minus_or_zero(self, other: Quantity) -> Quantity {
+        Quantity { nanos: self.nanos.saturating_sub(other.nanos).max(0), ..self }
+    }
+
     /// `self / other` as a float, for limit-to-request ratios; `None` when `other` is zero.
     pub fn ratio(self, other: Quantity) -> Option<f64> {
         (other.nanos != 0).then(|| self.nanos as f64 / other.nanos as f64)

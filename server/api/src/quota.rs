@@ -51,15 +51,14 @@ pub fn is_counted(def: &ResourceDef) -> bool {
     def.namespaced && !def.plural.contains('/')
 }
 
-/// What `obj` counts against quota. Pods that finished count nothing, as upstream's.
+/// What `obj` counts against quota. Pods that finished count only towards `count/pods`, as
+/// upstream's.
 pub fn usage(def: &ResourceDef, obj: &Value) -> ResourceList {
     let mut used = ResourceList::new();
     let one = Quantity::from_int(1);
     match (def.group, def.plural) {
-        ("", "pods") => {
-            if is_terminal(obj) {
-                return used;
-            }
+        // `count/pods` counts every pod in storage; `pods` and compute only live ones.
+        ("", "pods") if !is_terminal(obj) => {
             used.insert("pods".into(), one);
             pod_compute(obj, &mut used);
         }
@@ -80,7 +79,9 @@ pub fn usage(def: &ResourceDef, obj: &Value) -> ResourceList {
             let storage = parse_list(obj.pointer("/spec/resources/requests")).remove("storage");
             let storage = storage.unwrap_or_else(Quantity::zero);
             used.insert("requests.storage".into(), storage);
-            if let Some(class) = obj.pointer("/spec/storageClassName").and_then(Value::as_str) {
+            let class =
+                obj.pointer("/spec/storageClassName").and_then(Value::as_str).filter(|c| !c.is_empty());
+            if let Some(class) = class {
                 let prefix = format!("{class}.storageclass.storage.k8s.io");
                 used.insert(format!("{prefix}/persistentvolumeclaims"), one);
                 used.insert(format!("{prefix}/requests.storage"), storage);
@@ -187,12 +188,13 @@ pub fn covers(quota: &Value, def: &ResourceDef, obj: &Value) -> bool {
     })
 }
 
-/// No container asks for or is limited to anything (QoS class BestEffort).
+/// No container asks for or is limited to cpu or memory (QoS class BestEffort).
 fn best_effort(pod: &Value) -> bool {
     containers(pod).all(|(c, _)| {
-        ["requests", "limits"]
-            .iter()
-            .all(|part| parse_list(c.pointer(&format!("/resources/{part}"))).is_empty())
+        ["requests", "limits"].iter().all(|part| {
+            let list = parse_list(c.pointer(&format!("/resources/{part}")));
+            !list.contains_key("cpu") && !list.contains_key("memory")
+        })
     })
 }
 
@@ -267,7 +269,8 @@ mod tests {
         assert_eq!(used["requests.memory"].to_string(), "128Mi");
         assert_eq!(used["limits.memory"].to_string(), "128Mi");
         let done = json!({"spec": pod["spec"].clone(), "status": {"phase": "Succeeded"}});
-        assert!(usage(by_storage("pods").unwrap(), &done).is_empty(), "finished pods count nothing");
+        let used = usage(by_storage("pods").unwrap(), &done);
+        assert_eq!(used.keys().collect::<Vec<_>>(), ["count/pods"], "finished pods hold no compute");
     }
 
     #[test]

@@ -3,11 +3,11 @@
 //! same evaluators admission charges with (`wasmkube_api::quota`).
 //!
 //! Admission charges a create before the object is written; this controller gives back what
-//! deleted and finished objects held and corrects drift (a charge whose create failed). A
-//! namespace is recounted when one of its quotas changes, when an object there appears,
-//! disappears or (a pod) finishes, and every [`RESYNC`]. Writes carry the quota's
-//! resourceVersion, so a recount never overwrites a charge made meanwhile: it loses the race
-//! and counts again.
+//! deleted and finished objects held and corrects drift. A namespace is recounted when one of
+//! its quotas is new or changed, when an object there is deleted or a pod finishes, and every
+//! [`RESYNC`]. Writes carry the quota's resourceVersion, so a charge made after the recount read
+//! the quota makes the write fail and the recount run again. As upstream's, a recount can still
+//! miss an object admitted (charged) but not yet written; the next recount counts it.
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -30,9 +30,7 @@ pub struct QuotaController {
     quotas: HashMap<String, BTreeMap<String, Arc<Value>>>,
     /// Namespaces to recount.
     dirty: BTreeSet<String>,
-    /// Uids of counted objects seen in namespaces with quotas, and pods seen finished: an
-    /// object's first appearance (or finishing) is what changes usage, not its every update.
-    known: HashSet<String>,
+    /// Pods seen finished in namespaces with quotas: finishing gives usage back once.
     finished: HashSet<String>,
     resynced: Option<tokio::time::Instant>,
 }
@@ -60,20 +58,22 @@ impl QuotaController {
         if !quota::is_counted(def) || self.quotas.get(ns).is_none_or(BTreeMap::is_empty) {
             return;
         }
+        // Usage goes down when an object goes or a pod finishes; it goes up only through
+        // admission's charges, which a recount racing an admitted-but-unwritten object would
+        // erase, so an object appearing is no reason to recount.
         let uid = meta::uid(obj);
-        let changed = if deleted {
+        let gives_back = if deleted {
             self.finished.remove(uid);
-            self.known.remove(uid)
+            true
         } else {
-            let finished = def.storage == "pods"
+            def.storage == "pods"
                 && matches!(
                     obj.pointer("/status/phase").and_then(Value::as_str),
                     Some("Succeeded" | "Failed")
                 )
-                && self.finished.insert(uid.to_string());
-            self.known.insert(uid.to_string()) || finished
+                && self.finished.insert(uid.to_string())
         };
-        if changed {
+        if gives_back {
             self.dirty.insert(ns.to_string());
         }
     }

@@ -1,6 +1,7 @@
 //! Admission on create, as upstream's `LimitRanger` and `ResourceQuota` plugins do it:
-//! [`Api::limit_ranges`] fills a pod's missing requests and limits from its namespace's
-//! LimitRanges and refuses what breaks their bounds; [`Api::charge_quota`] refuses an object
+//! [`Api::limit_defaults`] fills a pod's missing requests and limits from its namespace's
+//! LimitRanges before validation, [`Api::limit_bounds`] refuses what breaks their bounds after
+//! it; [`Api::charge_quota`] refuses an object
 //! its namespace's ResourceQuotas have no room for, and otherwise records its usage in their
 //! status before the object is written (so two concurrent creates cannot both take the last
 //! slot). The quota controller recounts usage from the objects themselves, which gives back what
@@ -26,52 +27,66 @@ fn forbidden(def: &ResourceDef, obj: &Value, why: &str) -> ApiError {
     ApiError::forbidden(format!("{what} \"{name}\" is forbidden: {why}"))
 }
 
+/// The LimitRange items of a namespace that apply to one object, read once per create.
+pub(crate) struct LimitItems(Vec<Value>);
+
 impl Api {
-    /// LimitRanger for pods and PersistentVolumeClaims.
-    pub(crate) async fn limit_ranges(
+    /// LimitRanger's mutating half (before validation): fill a pod's containers' unset requests
+    /// and limits from the namespace's `Container` defaults. Returns the items for
+    /// [`Api::limit_bounds`].
+    pub(crate) async fn limit_defaults(
         &self,
         def: &ResourceDef,
         ns: &str,
         obj: &mut Value,
-    ) -> Result<(), ApiError> {
-        let kind = match (def.group, def.plural) {
-            ("", "pods") => "Pod",
-            ("", "persistentvolumeclaims") => "PersistentVolumeClaim",
-            _ => return Ok(()),
-        };
+    ) -> Result<LimitItems, ApiError> {
+        if !matches!((def.group, def.plural), ("", "pods" | "persistentvolumeclaims")) {
+            return Ok(LimitItems(Vec::new()));
+        }
         let ranges_def = registry::by_storage("limitranges").expect("limitranges are served");
         let ranges = self.list(ranges_def, Some(ns), &ListOptions::default()).await?.items;
-        let items: Vec<&Value> = ranges
+        let items: Vec<Value> = ranges
             .iter()
             .flat_map(|r| r.pointer("/spec/limits").and_then(Value::as_array).into_iter().flatten())
+            .cloned()
             .collect();
-        if items.is_empty() {
-            return Ok(());
+        if def.plural == "pods" && !items.is_empty() {
+            set_container_defaults(obj, &items.iter().collect::<Vec<_>>());
         }
+        Ok(LimitItems(items))
+    }
+
+    /// LimitRanger's validating half (after validation): min, max and maxLimitRequestRatio
+    /// per Container, per Pod and per PersistentVolumeClaim.
+    pub(crate) fn limit_bounds(
+        &self,
+        def: &ResourceDef,
+        obj: &Value,
+        items: &LimitItems,
+    ) -> Result<(), ApiError> {
         let mut errors = Vec::new();
-        if kind == "Pod" {
-            set_container_defaults(obj, &items);
-            for item in &items {
-                match item.get("type").and_then(Value::as_str) {
-                    Some("Container") => {
-                        for c in containers(obj) {
-                            let (requests, limits) = resources(c);
-                            check_item(item, "Container", &requests, &limits, false, &mut errors);
-                        }
+        for item in &items.0 {
+            match (def.plural, item.get("type").and_then(Value::as_str)) {
+                ("pods", Some("Container")) => {
+                    for c in containers(obj) {
+                        let (requests, limits) = resources(c);
+                        check_item(item, "Container", &requests, &limits, false, &mut errors);
                     }
-                    Some("Pod") => {
-                        let (requests, limits) = pod_totals(obj);
-                        check_item(item, "Pod", &requests, &limits, false, &mut errors);
-                    }
-                    _ => {}
                 }
-            }
-        } else {
-            let requests = parse_list(obj.pointer("/spec/resources/requests"));
-            for item in items.iter().filter(|i| i.get("type").and_then(Value::as_str) == Some(kind)) {
-                check_item(item, kind, &requests, &ResourceList::new(), true, &mut errors);
+                ("pods", Some("Pod")) => {
+                    let (requests, limits) = pod_totals(obj);
+                    check_item(item, "Pod", &requests, &limits, false, &mut errors);
+                }
+                ("persistentvolumeclaims", Some(kind @ "PersistentVolumeClaim")) => {
+                    let requests = parse_list(obj.pointer("/spec/resources/requests"));
+                    check_item(item, kind, &requests, &ResourceList::new(), true, &mut errors);
+                }
+                _ => {}
             }
         }
+        // One message per distinct complaint (two bare containers are one "No request").
+        let mut seen = BTreeSet::new();
+        errors.retain(|e| seen.insert(e.clone()));
         match errors.len() {
             0 => Ok(()),
             1 => Err(forbidden(def, obj, &errors[0])),
@@ -79,57 +94,101 @@ impl Api {
         }
     }
 
-    /// ResourceQuota: refuse `obj` if a quota covering it has no room, else charge its usage.
+    /// ResourceQuota: refuse `obj` if a quota covering it has no room, else charge its usage to
+    /// every such quota. Every quota is judged before any is charged; the names charged are
+    /// returned so a create that then fails can give them back ([`Api::refund_quota`]).
     pub(crate) async fn charge_quota(
         &self,
         def: &'static ResourceDef,
         ns: &str,
         obj: &Value,
         dry_run: bool,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Vec<String>, ApiError> {
         if !quota::is_counted(def) {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        let quotas_def = registry::by_storage("resourcequotas").expect("resourcequotas are served");
         let usage = quota::usage(def, obj);
-        let mut charged: BTreeSet<String> = BTreeSet::new();
+        let mut charged: Vec<String> = Vec::new();
         for _ in 0..CHARGE_ATTEMPTS {
-            let quotas = self.list(quotas_def, Some(ns), &ListOptions::default()).await?.items;
+            let quotas = self.list(quotas_def(), Some(ns), &ListOptions::default()).await?.items;
+            let mut plan = Vec::new();
+            for q in quotas.iter().filter(|q| !charged.iter().any(|c| c == meta::name(q))) {
+                match check_quota(def, obj, q, &usage) {
+                    Ok(Some(used)) => plan.push((q, used)),
+                    Ok(None) => {}
+                    Err(e) => {
+                        self.refund_quota(def, ns, obj, &charged).await;
+                        return Err(e);
+                    }
+                }
+            }
+            if dry_run {
+                return Ok(Vec::new());
+            }
             let mut lost_race = false;
-            for q in &quotas {
-                if charged.contains(meta::name(q)) {
-                    continue;
-                }
-                let Some(used) = check_quota(def, obj, q, &usage)? else { continue };
-                if dry_run {
-                    continue;
-                }
+            for (q, used) in plan {
                 let mut next = q.clone();
                 next["status"]["used"] = quota::to_json(&used);
-                let opts = WriteOptions {
-                    field_manager: Some("resourcequota-admission".into()),
-                    ..Default::default()
-                };
-                match self.update(quotas_def, ns, meta::name(q), next, Part::Status, &opts).await {
-                    Ok(_) => {
-                        charged.insert(meta::name(q).to_string());
-                    }
+                match self
+                    .update(quotas_def(), ns, meta::name(q), next, Part::Status, &admission_opts())
+                    .await
+                {
+                    Ok(_) => charged.push(meta::name(q).to_string()),
                     // Someone charged or recounted it meanwhile: read it again and decide again.
                     Err(e) if e.code == 409 => lost_race = true,
                     Err(e) if e.code == 404 => {}
-                    Err(e) => return Err(e),
+                    Err(e) => {
+                        self.refund_quota(def, ns, obj, &charged).await;
+                        return Err(e);
+                    }
                 }
             }
             if !lost_race {
-                return Ok(());
+                return Ok(charged);
             }
         }
+        self.refund_quota(def, ns, obj, &charged).await;
         Err(ApiError::new(
             409,
             "Conflict",
             "Operation cannot be fulfilled: the namespace's resource quotas changed too often; try again",
         ))
     }
+
+    /// Give back what [`Api::charge_quota`] charged for an object that was not created after
+    /// all. Best effort: the quota controller's periodic recount corrects whatever this misses.
+    pub(crate) async fn refund_quota(&self, def: &ResourceDef, ns: &str, obj: &Value, charged: &[String]) {
+        let usage = quota::usage(def, obj);
+        for name in charged {
+            for _ in 0..CHARGE_ATTEMPTS {
+                let Ok(q) = self.get(quotas_def(), ns, name).await else { break };
+                let mut used = parse_list(q.pointer("/status/used"));
+                for (k, v) in &usage {
+                    if let Some(u) = used.get_mut(k) {
+                        *u = u.minus_or_zero(*v);
+                    }
+                }
+                let mut next = q;
+                next["status"]["used"] = quota::to_json(&used);
+                match self.update(quotas_def(), ns, name, next, Part::Status, &admission_opts()).await {
+                    Err(e) if e.code == 409 => continue,
+                    Err(e) if e.code != 404 => {
+                        tracing::warn!(quota = %name, error = %e, "could not give back a quota charge");
+                    }
+                    _ => {}
+                }
+                break;
+            }
+        }
+    }
+}
+
+fn quotas_def() -> &'static ResourceDef {
+    registry::by_storage("resourcequotas").expect("resourcequotas are served")
+}
+
+fn admission_opts() -> WriteOptions {
+    WriteOptions { field_manager: Some("resourcequota-admission".into()), ..Default::default() }
 }
 
 /// `Ok(Some(used after the charge))` when `q` tracks `obj`, `Ok(None)` when it does not.
@@ -143,17 +202,20 @@ fn check_quota(
         return Ok(None);
     }
     let name = meta::name(q);
-    let hard_spec = parse_list(q.pointer("/spec/hard"));
+    // As upstream: what the controller has acknowledged (`status.hard`) is what is enforced; a
+    // quota it has not counted yet enforces nothing, one it counted partly is "unknown".
+    let hard = parse_list(q.pointer("/status/hard"));
     if (def.group, def.plural) == ("", "pods") {
-        quota::pod_constraints(&hard_spec, obj)
+        quota::pod_constraints(&hard, obj)
             .map_err(|why| forbidden(def, obj, &format!("failed quota: {name}: {why}")))?;
     }
-    let tracked: Vec<&String> = hard_spec.keys().filter(|k| usage.contains_key(*k)).collect();
+    let tracked: Vec<&String> = hard.keys().filter(|k| usage.contains_key(*k)).collect();
     if tracked.is_empty() {
         return Ok(None);
     }
-    let hard = parse_list(q.pointer("/status/hard"));
-    let unknown: Vec<&str> = tracked.iter().filter(|k| !hard.contains_key(**k)).map(|k| k.as_str()).collect();
+    let counted = parse_list(q.pointer("/status/used"));
+    let unknown: Vec<&str> =
+        tracked.iter().filter(|k| !counted.contains_key(**k)).map(|k| k.as_str()).collect();
     if !unknown.is_empty() {
         let why = format!("status unknown for quota: {name}, resources: {}", unknown.join(","));
         return Err(forbidden(def, obj, &why));
@@ -201,7 +263,16 @@ fn pod_totals(pod: &Value) -> (ResourceList, ResourceList) {
         quota::add(&mut requests, &r);
         quota::add(&mut limits, &l);
     }
-    for c in pod.pointer("/spec/initContainers").and_then(Value::as_array).into_iter().flatten() {
+    let inits = pod.pointer("/spec/initContainers").and_then(Value::as_array).into_iter().flatten();
+    let (sidecars, inits): (Vec<&Value>, Vec<&Value>) =
+        inits.partition(|c| c.get("restartPolicy").and_then(Value::as_str) == Some("Always"));
+    // Sidecars run beside the app containers; an ordinary init container runs alone.
+    for c in sidecars {
+        let (r, l) = resources(c);
+        quota::add(&mut requests, &r);
+        quota::add(&mut limits, &l);
+    }
+    for c in inits {
         let (r, l) = resources(c);
         for (total, part) in [(&mut requests, r), (&mut limits, l)] {
             for (k, v) in part {
@@ -376,13 +447,16 @@ mod tests {
         let usage = quota::usage(pods, &pod);
         let fresh =
             json!({"metadata": {"name": "q"}, "spec": {"hard": {"pods": "3", "requests.memory": "2Gi"}}});
-        let err = check_quota(pods, &pod, &fresh, &usage).unwrap_err();
+        assert!(check_quota(pods, &pod, &fresh, &usage).unwrap().is_none(), "not counted yet: not enforced");
+        let mut unknown = fresh.clone();
+        unknown["status"] = json!({"hard": {"pods": "3", "requests.memory": "2Gi"}, "used": {"pods": "1"}});
+        let err = check_quota(pods, &pod, &unknown, &usage).unwrap_err();
         assert_eq!(
             err.message,
-            "pods \"p\" is forbidden: status unknown for quota: q, resources: pods,requests.memory"
+            "pods \"p\" is forbidden: status unknown for quota: q, resources: requests.memory"
         );
         let mut counted = fresh.clone();
-        counted["status"] = json!({"hard": {"pods": "3", "requests.memory": "2Gi"}, "used": {"pods": "1"}});
+        counted["status"] = json!({"hard": {"pods": "3", "requests.memory": "2Gi"}, "used": {"pods": "1", "requests.memory": "0"}});
         let used = check_quota(pods, &pod, &counted, &usage).unwrap().unwrap();
         assert_eq!(quota::pretty(&used), "pods=2,requests.memory=1Gi");
         counted["status"]["used"] = json!({"pods": "2", "requests.memory": "1536Mi"});

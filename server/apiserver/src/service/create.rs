@@ -47,9 +47,10 @@ impl Api {
         initialise_metadata(def, &mut obj);
         reset_status_on_create(def, &mut obj);
         wasmkube_validation::default(def.group, def.kind, &mut obj);
-        self.limit_ranges(def, ns, &mut obj).await?;
+        let limits = self.limit_defaults(def, ns, &mut obj).await?;
         self.validate(def, &obj, None)?;
-        self.charge_quota(def, meta::namespace(&obj), &obj, opts.dry_run).await?;
+        self.limit_bounds(def, &obj, &limits)?;
+        let charged = self.charge_quota(def, meta::namespace(&obj), &obj, opts.dry_run).await?;
         self.record_managed_fields(
             def,
             None,
@@ -64,12 +65,19 @@ impl Api {
         }
         let key = Self::key(def, meta::namespace(&obj), meta::name(&obj));
         let value = Self::encode_for_storage(def, &obj);
-        let out = self.store.write(Op::Create { key, value }).await.map_err(|e| match e {
-            wasmkube_store::Error::AlreadyExists => {
-                ApiError::already_exists(def.group, def.plural, meta::name(&obj))
+        let out = match self.store.write(Op::Create { key, value }).await {
+            Ok(out) => out,
+            Err(e) => {
+                // Not created after all: give back what quota admission charged for it.
+                self.refund_quota(def, meta::namespace(&obj), &obj, &charged).await;
+                return Err(match e {
+                    wasmkube_store::Error::AlreadyExists => {
+                        ApiError::already_exists(def.group, def.plural, meta::name(&obj))
+                    }
+                    other => store_error(other),
+                });
             }
-            other => store_error(other),
-        })?;
+        };
         Ok(Written { object: Self::with_rev(obj, out.rev), warnings: decoded.warnings })
     }
 

@@ -33,8 +33,9 @@ pub struct AnyEvent {
 /// subscriber fell too far behind (relist), or without one when the feed stopped (relist too).
 pub type EverythingStream = BoxStream<'static, Result<Arc<AnyEvent>, ApiError>>;
 
-/// Events a subscriber may leave unread before it must relist.
-const BACKLOG: usize = 16 * 1024;
+/// Events a subscriber may leave unread before it must relist (a scheduler parsing a large
+/// listing while pods pour in is the slowest reader).
+const BACKLOG: usize = 32 * 1024;
 
 #[derive(Default)]
 pub(crate) struct Feed {
@@ -81,11 +82,13 @@ impl Api {
         if let Some(tx) = running.as_ref() {
             return Ok(Subscription(tx.subscribe()));
         }
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| ApiError::internal("watching needs the server's async runtime"))?;
         let from = self.store.current_rev();
         let inner = self.store.watch(Prefix::all(), from).map_err(store_error)?;
         let (tx, rx) = broadcast::channel(BACKLOG);
-        *running = Some(tx.clone());
-        tokio::spawn(pump(self.feed.clone(), tx, inner));
+        runtime.spawn(pump(Pump { feed: self.feed.clone(), tx: tx.clone() }, inner));
+        *running = Some(tx);
         Ok(Subscription(rx))
     }
 
@@ -105,10 +108,34 @@ impl Api {
     }
 }
 
+/// The running feed's task. However it ends (no subscriber left, the store's watch ending, a
+/// panic, its runtime shutting down), dropping this takes the feed down with it, so its
+/// subscribers' streams end and they relist rather than wait on a channel nobody feeds.
+struct Pump {
+    feed: Arc<Feed>,
+    tx: broadcast::Sender<Arc<AnyEvent>>,
+}
+
+impl Drop for Pump {
+    fn drop(&mut self) {
+        let mut running = self.feed.lock();
+        if running.as_ref().is_some_and(|current| current.same_channel(&self.tx)) {
+            *running = None;
+        }
+    }
+}
+
 /// Decode each store event once and hand it to every subscriber, until none is left or the
 /// store's watch ends.
-async fn pump(feed: Arc<Feed>, tx: broadcast::Sender<Arc<AnyEvent>>, mut inner: WatchStream) {
-    while let Some(Ok(ev)) = inner.next().await {
+async fn pump(pump: Pump, mut inner: WatchStream) {
+    while let Some(ev) = inner.next().await {
+        let ev = match ev {
+            Ok(ev) => ev,
+            Err(e) => {
+                tracing::warn!(error = %e, "the shared feed's store watch failed; subscribers relist");
+                return;
+            }
+        };
         let Some(def) = registry::by_storage(&ev.key.resource) else { continue };
         let kv = KeyValue { key: ev.key.clone(), value: ev.value.clone(), mod_rev: ev.rev };
         let object = match Api::decode_stored(def, &kv) {
@@ -121,17 +148,13 @@ async fn pump(feed: Arc<Feed>, tx: broadcast::Sender<Arc<AnyEvent>>, mut inner: 
         let deleted = ev.kind == EventType::Deleted;
         let shared = Arc::new(AnyEvent { rev: ev.rev, deleted, def, object: Arc::new(object) });
         // Send and check under the lock a new subscriber takes, so none joins a stopping feed.
-        let mut running = feed.lock();
-        if tx.send(shared).is_err() {
-            *running = None;
-            return;
+        let running = pump.feed.lock();
+        if pump.tx.send(shared).is_err() {
+            drop(running);
+            return; // nobody listens: `Pump::drop` stops the feed
         }
     }
     tracing::debug!("the shared feed's store watch ended; subscribers relist");
-    let mut running = feed.lock();
-    if running.as_ref().is_some_and(|current| current.same_channel(&tx)) {
-        *running = None;
-    }
 }
 
 #[cfg(test)]
