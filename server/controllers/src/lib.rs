@@ -14,6 +14,7 @@
 //! - [`provisioner`]: the local-path provisioner binding claims to node-local directories.
 //! - [`nodelifecycle`]: missed heartbeats -> Unknown -> taints -> NoExecute evictions.
 //! - [`quota`]: ResourceQuota status, recounted from the objects (admission charges creates).
+//! - [`endpoints`]: Endpoints and EndpointSlices of Services with a selector.
 //! - shared helpers: `cache` (indexed objects plus our own writes), `claim` (adoption and
 //!   release), `pods` (templates, readiness, availability), `ranking` (which pod to delete
 //!   first), `queue` (due objects and timers), `client` (writes as one field manager),
@@ -28,6 +29,7 @@ mod context;
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;
+pub mod endpoints;
 mod hash;
 pub mod job;
 pub mod nodelifecycle;
@@ -103,4 +105,8 @@ pub fn spawn(api: Api, config: ControllerConfig) {
     );
     tokio::spawn(run(api.clone(), nodes, "node-lifecycle-controller"));
     tokio::spawn(run(api.clone(), quota::QuotaController::new(), "resourcequota-controller"));
+    let endpoints = endpoints::EndpointsController::new(api.clone(), config.clock.clone());
+    tokio::spawn(run(api.clone(), endpoints, "endpoint-controller"));
+    let slices = endpoints::EndpointSliceController::new(api.clone(), config.clock.clone());
+    tokio::spawn(run(api.clone(), slices, "endpointslice-controller"));
 }

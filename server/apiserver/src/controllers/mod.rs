@@ -54,9 +54,14 @@ async fn run_once<R: Reconciler>(api: &Api, r: &mut R) -> Result<(), ApiError> {
             Some(Err(e)) => return Err(e),
             Some(Ok(ev)) => r.observe(&ev),
         }
-        // Drain what is already queued before reconciling, so bursts cost one pass.
-        while let Some(Some(ev)) = events.next().now_or_never() {
-            r.observe(&*ev?);
+        // Drain what is already queued before reconciling, so bursts cost one pass. A stream
+        // that ended meanwhile must not be polled again: relist instead.
+        loop {
+            match events.next().now_or_never() {
+                Some(Some(ev)) => r.observe(&*ev?),
+                Some(None) => return Ok(()),
+                None => break,
+            }
         }
         retry = r.reconcile(api).await;
     }

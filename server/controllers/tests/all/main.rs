@@ -3,6 +3,7 @@
 mod cronjob;
 mod daemonset;
 mod deployment;
+mod endpoints;
 mod harness;
 mod job;
 mod kubectl;
