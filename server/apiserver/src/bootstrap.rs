@@ -7,9 +7,6 @@ use serde_json::{Value, json};
 use wasmkube_api::registry::find;
 use wasmkube_api::status::ApiError;
 
-/// The first address of the default service CIDR (10.96.0.0/12) belongs to `kubernetes`.
-pub const KUBERNETES_SERVICE_IP: &str = "10.96.0.1";
-
 /// Create `obj`, or merge-patch `refresh` into the existing one.
 async fn ensure(
     api: &Api,
@@ -38,9 +35,11 @@ pub async fn ensure_defaults(api: &Api, api_port: u16) -> Result<(), ApiError> {
         ensure(api, "namespaces", "", json!({"metadata": {"name": ns}}), None).await?;
     }
     let ports = json!([{"name": "https", "port": 443, "protocol": "TCP", "targetPort": api_port}]);
+    // The first address of the service CIDR belongs to `kubernetes` (10.96.0.1 by default).
+    let ip = api.service_cidr().nth(1).to_string();
     let svc = json!({
         "metadata": {"name": "kubernetes", "labels": {"component": "apiserver", "provider": "kubernetes"}},
-        "spec": {"type": "ClusterIP", "clusterIP": KUBERNETES_SERVICE_IP, "clusterIPs": [KUBERNETES_SERVICE_IP],
+        "spec": {"type": "ClusterIP", "clusterIP": ip, "clusterIPs": [ip],
                  "ports": ports, "sessionAffinity": "None"},
     });
     ensure(api, "services", "default", svc, Some(json!({"spec": {"ports": ports}}))).await

@@ -35,6 +35,9 @@ pub struct ServerArgs {
     /// pods start being evicted, e.g. `40s`.
     #[arg(long, default_value = "40s", value_parser = crate::play::parse_duration)]
     node_monitor_grace_period: std::time::Duration,
+    /// Where Services' cluster IPs come from (virtual: they exist only inside the pod network).
+    #[arg(long, default_value = "10.96.0.0/12", value_parser = wasmkube_apiserver::service::ServiceCidr::parse)]
+    service_cluster_ip_range: wasmkube_apiserver::service::ServiceCidr,
 }
 
 pub fn run(args: ServerArgs) -> anyhow::Result<()> {
@@ -55,7 +58,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     config.history_revisions = args.history_revisions.max(1);
     let store = RedbStore::open(config)
         .with_context(|| format!("opening the store in {}", args.data_dir.display()))?;
-    let api = Api::new(Arc::new(store));
+    let api = Api::with_service_cidr(Arc::new(store), args.service_cluster_ip_range);
     let node = start_node(&args, api.clone())?;
     let mut controllers = wasmkube_controllers::ControllerConfig::new(args.data_dir.join("volumes"));
     controllers.node_monitor_grace = args.node_monitor_grace_period;

@@ -52,7 +52,7 @@ impl Update {
 /// Parse a full listing on two threads, each also freeing its half of the JSON afterwards
 /// (freeing ten thousand pods' JSON takes as long as parsing them). A restarted scheduler's
 /// first decision waits for this, so it is worth the two cores.
-async fn parse_listing(mut objects: Vec<(&'static ResourceDef, Arc<Value>)>) -> Vec<Update> {
+async fn parse_listing(mut objects: Vec<(&'static ResourceDef, Arc<Value>)>) -> Option<Vec<Update>> {
     let second = objects.split_off(objects.len() / 2);
     let parse = |chunk: Vec<(&'static ResourceDef, Arc<Value>)>| {
         let (tx, rx) = tokio::sync::oneshot::channel();
@@ -65,9 +65,10 @@ async fn parse_listing(mut objects: Vec<(&'static ResourceDef, Arc<Value>)>) -> 
         rx
     };
     let (a, b) = (parse(objects), parse(second));
-    let mut updates = a.await.expect("parsing never panics");
-    updates.extend(b.await.expect("parsing never panics"));
-    updates
+    // Either half is missing only when the runtime is shutting down (its blocking pool gone).
+    let mut updates = a.await.ok()?;
+    updates.extend(b.await.ok()?);
+    Some(updates)
 }
 
 #[derive(Debug)]
@@ -99,7 +100,8 @@ async fn run(api: Api, tx: mpsc::Sender<Feed>) {
 /// One listing and the watch after it. `Ok` when the watch or the receiver ended.
 async fn feed(api: &Api, tx: &mpsc::Sender<Feed>) -> Result<(), ApiError> {
     let (objects, mut events) = api.list_watch_everything().await?;
-    if tx.send(Feed::Reset(parse_listing(objects).await)).await.is_err() {
+    let Some(listing) = parse_listing(objects).await else { return Ok(()) };
+    if tx.send(Feed::Reset(listing)).await.is_err() {
         return Ok(());
     }
     loop {

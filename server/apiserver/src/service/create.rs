@@ -47,6 +47,17 @@ impl Api {
         initialise_metadata(def, &mut obj);
         reset_status_on_create(def, &mut obj);
         wasmkube_validation::default(def.group, def.kind, &mut obj);
+        // Held until the write is done; dropped on any error, it frees what it took.
+        let addresses = if def.storage == "services" {
+            // An existing name is AlreadyExists, not "its cluster IP is taken" (by itself).
+            let key = Self::key(def, meta::namespace(&obj), meta::name(&obj));
+            if self.store.get(&key).await.map_err(store_error)?.is_some() {
+                return Err(ApiError::already_exists(def.group, def.plural, meta::name(&obj)));
+            }
+            Some(self.claim_service_addresses(None, &mut obj).await?)
+        } else {
+            None
+        };
         let limits = self.limit_defaults(def, ns, &mut obj).await?;
         self.validate(def, &obj, None)?;
         self.limit_bounds(def, &obj, &limits)?;
@@ -78,6 +89,9 @@ impl Api {
                 });
             }
         };
+        if let Some(claim) = addresses {
+            claim.commit();
+        }
         Ok(Written { object: Self::with_rev(obj, out.rev), warnings: decoded.warnings })
     }
 

@@ -87,7 +87,12 @@ impl Api {
             } else {
                 let key = Self::key(def, ns, name);
                 match self.store.write(Op::Delete { key, expected_rev: Some(rev) }).await {
-                    Ok(_) => Ok(Deleted::Gone(current)),
+                    Ok(_) => {
+                        if def.storage == "services" {
+                            self.release_service_addresses(&current).await;
+                        }
+                        Ok(Deleted::Gone(current))
+                    }
                     Err(wasmkube_store::Error::Conflict { .. }) => {
                         Err(ApiError::conflict(def.group, def.plural, name))
                     }

@@ -10,6 +10,7 @@ mod admission;
 mod create;
 mod delete;
 mod feed;
+mod ipam;
 mod list;
 mod patch;
 pub mod subresource;
@@ -19,6 +20,7 @@ mod watch;
 pub use create::SYSTEM_NAMESPACES;
 pub use delete::{DeleteOptions, Deleted};
 pub use feed::{AnyEvent, EverythingStream, Subscription};
+pub use ipam::{NODE_PORTS, ServiceCidr};
 pub use list::{ListOptions, ObjectList};
 pub use patch::PatchType;
 pub use watch::{WatchEvent, WatchOptions};
@@ -50,11 +52,22 @@ pub struct Written {
 pub struct Api {
     store: Arc<dyn Store>,
     feed: Arc<feed::Feed>,
+    services: Arc<ipam::ServiceAddresses>,
 }
 
 impl Api {
+    /// An API over `store`, with Services' cluster IPs from the default 10.96.0.0/12.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Api { store, feed: Arc::default() }
+        Api::with_service_cidr(store, ServiceCidr::default())
+    }
+
+    pub fn with_service_cidr(store: Arc<dyn Store>, cidr: ServiceCidr) -> Self {
+        Api { store, feed: Arc::default(), services: Arc::new(ipam::ServiceAddresses::new(cidr)) }
+    }
+
+    /// Where Services' cluster IPs come from.
+    pub fn service_cidr(&self) -> ServiceCidr {
+        self.services.cidr()
     }
 
     pub fn store_rev(&self) -> u64 {

@@ -101,6 +101,11 @@ impl Api {
         }
         wasmkube_validation::default(def.group, def.kind, &mut next);
         meta::drop_empty_metadata(&mut next);
+        let claim = if def.storage == "services" && !meta::is_deleting(&next) {
+            Some(self.claim_service_addresses(Some(current), &mut next).await?)
+        } else {
+            None
+        };
         // Server-internal whole-object writes (binding, deletion marks) are not user updates of
         // the spec: upstream checks them as objects, not against update rules such as "pod
         // updates may not change fields other than ...".
@@ -123,11 +128,17 @@ impl Api {
         };
         if should_delete_during_update(def, &next) {
             self.store.write(Op::Delete { key, expected_rev: Some(rev) }).await.map_err(conflict)?;
+            if def.storage == "services" {
+                self.release_service_addresses(current).await;
+            }
             return Ok(next);
         }
         let value = Self::encode_for_storage(def, &next);
         let out =
             self.store.write(Op::Update { key, value, expected_rev: Some(rev) }).await.map_err(conflict)?;
+        if let Some(claim) = claim {
+            claim.commit();
+        }
         Ok(Self::with_rev(next, out.rev))
     }
 }
