@@ -213,7 +213,7 @@ async fn run(ctx: Arc<PodContext>) {
 
 async fn run_containers(ctx: &Arc<PodContext>) {
     tracing::info!(pod_ip = %ctx.spec.pod_ip, "pod starting");
-    ctx.runtime.network.add_pod(ctx.spec.pod_ip, &ctx.spec.hostname);
+    ctx.runtime.network.add_pod(ctx.spec.pod_ip, &ctx.spec.hostname, &ctx.spec.namespace);
     let _joined = Joined(ctx);
     let volumes = match PodVolumes::create(&ctx.pod_dir, &ctx.spec, ctx.runtime.config.allow_host_path) {
         Ok(v) => Arc::new(v),

@@ -12,5 +12,6 @@ mod node_agent;
 mod persistence;
 mod play;
 mod python_client;
+mod services;
 mod support;
 mod wasmkube_cli;

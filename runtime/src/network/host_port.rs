@@ -1,8 +1,9 @@
-//! hostPort: a real listener on the host that forwards each connection into the pod network,
-//! to whatever the pod listens on at that container port (an HTTP component or a guest socket).
+//! hostPort and NodePort: real listeners on the host that forward each connection into the pod
+//! network — a hostPort to whatever the pod listens on at that container port (an HTTP
+//! component or a guest socket), a NodePort to one ready endpoint of its Service.
 
-use super::{NodeNetwork, Proto};
-use std::net::Ipv4Addr;
+use super::{NodeNetwork, PodNetwork, Proto};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
@@ -30,12 +31,7 @@ pub async fn forward_host_port(listener: TcpListener, net: Arc<NodeNetwork>, pod
     }
 }
 
-async fn forward_one(
-    mut client: TcpStream,
-    net: &NodeNetwork,
-    pod: Ipv4Addr,
-    port: u16,
-) -> std::io::Result<()> {
+async fn forward_one(client: TcpStream, net: &NodeNetwork, pod: Ipv4Addr, port: u16) -> std::io::Result<()> {
     let deadline = tokio::time::Instant::now() + WAIT_FOR_LISTENER;
     let target = loop {
         if let Some(addr) = net.host_addr(pod, Proto::Tcp, port) {
@@ -49,8 +45,37 @@ async fn forward_one(
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
+    splice(client, target).await
+}
+
+async fn splice(mut client: TcpStream, target: SocketAddr) -> std::io::Result<()> {
     let mut upstream = TcpStream::connect(target).await?;
     client.set_nodelay(true)?;
     upstream.set_nodelay(true)?;
     tokio::io::copy_bidirectional(&mut client, &mut upstream).await.map(drop)
+}
+
+/// A NodePort: forward connections accepted on `listener` to the Service at `service` (its
+/// cluster IP and port), choosing an endpoint per connection as a guest's connect does. A
+/// connection with no ready endpoint behind the Service is closed at once (refused).
+pub async fn forward_node_port(listener: TcpListener, net: Arc<NodeNetwork>, service: SocketAddrV4) {
+    loop {
+        let (client, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::warn!(error = %e, "NodePort listener failed");
+                return;
+            }
+        };
+        let target = net.route(Ipv4Addr::UNSPECIFIED, Proto::Tcp, SocketAddr::V4(service));
+        tokio::spawn(async move {
+            let result = match target {
+                Ok(target) => splice(client, target).await,
+                Err(e) => Err(std::io::Error::other(e.to_string())),
+            };
+            if let Err(e) = result {
+                tracing::debug!(%peer, %service, error = %e, "NodePort connection ended");
+            }
+        });
+    }
 }

@@ -1,8 +1,8 @@
 //! The pod network namespace, in the WASI layer (the pause container's job, without one).
 //!
 //! Every pod has one pod IP and one port space shared by all its components. Guests see only
-//! virtual addresses: their pod IP, 127.0.0.1, other pods' IPs (and, later, service IPs and
-//! names). The host never configures those addresses anywhere: every socket a guest opens is a
+//! virtual addresses: their pod IP, 127.0.0.1, other pods' IPs, Services' cluster IPs and
+//! cluster names. The host never configures those addresses anywhere: every socket a guest opens is a
 //! real socket on the host's loopback, and this module translates at the `wasi:sockets` calls:
 //!
 //! - `bind(podIP|0.0.0.0|127.0.0.1 : P)` reserves P in the pod's port space and binds the real
@@ -20,24 +20,29 @@
 //! # Layout
 //! - [`node`]: [`NodeNetwork`], the node-local [`PodNetwork`]: port tables of the pods on this
 //!   node, peer names for reverse mapping, egress policy, name lookup.
+//! - [`services`]: Services — a connect to a cluster IP picks a ready endpoint then and there
+//!   (round robin, or sticky per client pod with ClientIP affinity); cluster names resolve.
 //! - [`view`]: per-Store state ([`PodNet`]) and the wrapper view ([`PodSockets`]).
 //! - [`tcp`], [`udp`], [`lookup`]: the `wasi:sockets` host traits over the wrapper.
 //! - [`add_to_linker`]: links all `wasi:sockets` interfaces to the wrapper.
-//! - [`forward_host_port`]: a hostPort, forwarding host connections into a pod's port.
+//! - [`forward_host_port`], [`forward_node_port`]: a hostPort (into a pod's port) and a
+//!   NodePort (into a Service), forwarding host connections into the pod network.
 
 mod host_port;
 mod http;
 mod linker;
 mod lookup;
 pub mod node;
+pub mod services;
 mod tcp;
 mod udp;
 pub mod view;
 
-pub use host_port::forward_host_port;
+pub use host_port::{forward_host_port, forward_node_port};
 pub use http::PodHttpHooks;
 pub use linker::add_to_linker;
 pub use node::{EgressPolicy, NodeNetwork};
+pub use services::{Resolved, Service, ServiceAddress, ServicePort};
 pub use view::{PodNet, PodSockets};
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

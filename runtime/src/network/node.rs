@@ -1,9 +1,11 @@
-//! The node-local pod network: the port tables of the pods on this node.
+//! The node-local pod network: the port tables of the pods on this node, and the Services
+//! (cluster IPs balanced over ready endpoints, cluster names) the node agent programs.
 
+use super::services::{Resolved, Service, ServiceTable};
 use super::{LookupError, NetError, PodNetwork, Proto};
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Mutex;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::{Arc, Mutex};
 
 /// Which real (non-cluster) addresses pods may reach. Empty = none (the default).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -37,10 +39,17 @@ enum Port {
     },
 }
 
+/// A pod on this node, as name lookups need it.
+struct PodEntry {
+    hostname: String,
+    namespace: String,
+}
+
 #[derive(Default)]
 struct State {
-    /// pod IP -> hostname, for every pod on this node.
-    pods: HashMap<Ipv4Addr, String>,
+    /// Every pod on this node, by pod IP.
+    pods: HashMap<Ipv4Addr, PodEntry>,
+    services: ServiceTable,
     ports: HashMap<(Ipv4Addr, Proto, u16), Port>,
     next_ephemeral: HashMap<(Ipv4Addr, Proto), u16>,
     peers: HashMap<(Proto, SocketAddr), SocketAddr>,
@@ -60,9 +69,29 @@ impl NodeNetwork {
         NodeNetwork { state: Mutex::default(), egress }
     }
 
-    /// A pod joins the node's network with its IP and hostname.
-    pub fn add_pod(&self, ip: Ipv4Addr, hostname: &str) {
-        self.lock().pods.insert(ip, hostname.to_string());
+    /// A pod joins the node's network with its IP, hostname and namespace.
+    pub fn add_pod(&self, ip: Ipv4Addr, hostname: &str, namespace: &str) {
+        let entry = PodEntry { hostname: hostname.to_string(), namespace: namespace.to_string() };
+        self.lock().pods.insert(ip, entry);
+    }
+
+    /// Program a Service (replacing what was known of it).
+    pub fn set_service(&self, svc: Service) {
+        self.lock().services.set(svc);
+    }
+
+    pub fn remove_service(&self, namespace: &str, name: &str) {
+        self.lock().services.remove(namespace, name);
+    }
+
+    /// Every Service the node knows.
+    pub fn services(&self) -> Vec<Arc<Service>> {
+        self.lock().services.all()
+    }
+
+    /// A cluster name as a pod in `namespace` would resolve it (the DNS server's view).
+    pub fn resolve(&self, namespace: &str, name: &str) -> Option<Resolved> {
+        self.lock().services.resolve(namespace, name)
     }
 
     /// A pod leaves: its ports and peer names go with it.
@@ -126,7 +155,19 @@ impl PodNetwork for NodeNetwork {
 
     fn route(&self, pod: Ipv4Addr, proto: Proto, to: SocketAddr) -> Result<SocketAddr, NetError> {
         let IpAddr::V4(ip) = to.ip() else { return Err(NetError::Ipv6) };
-        let s = self.lock();
+        let mut s = self.lock();
+        if s.services.is_service_ip(ip) {
+            // A Service: one ready endpoint that something listens on, chosen now.
+            let State { services, ports, .. } = &mut *s;
+            let listening = |e: SocketAddrV4| -> Option<SocketAddr> {
+                match ports.get(&(*e.ip(), proto, e.port())) {
+                    Some(Port::Published { host, loopback_only: false }) => Some(*host),
+                    _ => None,
+                }
+            };
+            let chosen = services.pick(pod, ip, proto, to.port(), |e| listening(e).is_some());
+            return chosen.and_then(listening).ok_or(NetError::Refused(to));
+        }
         let (target, same_pod) = if ip.is_loopback() || ip.is_unspecified() || ip == pod {
             (pod, true)
         } else if s.pods.contains_key(&ip) {
@@ -165,10 +206,31 @@ impl PodNetwork for NodeNetwork {
         if name.eq_ignore_ascii_case("localhost") {
             return Ok(vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]);
         }
-        let s = self.lock();
-        match s.pods.get(&pod) {
-            Some(hostname) if hostname.eq_ignore_ascii_case(name) => Ok(vec![IpAddr::V4(pod)]),
-            _ => Err(LookupError::NameUnresolvable(name.into())),
+        self.lookup_cluster(pod, name, 0)
+    }
+}
+
+/// How many ExternalName aliases a lookup follows before giving up (a loop of them).
+const MAX_ALIASES: usize = 8;
+
+impl NodeNetwork {
+    fn lookup_cluster(&self, pod: Ipv4Addr, name: &str, aliases: usize) -> Result<Vec<IpAddr>, LookupError> {
+        let unresolvable = || LookupError::NameUnresolvable(name.into());
+        let resolved = {
+            let s = self.lock();
+            let entry = s.pods.get(&pod);
+            if entry.is_some_and(|e| e.hostname.eq_ignore_ascii_case(name)) {
+                return Ok(vec![IpAddr::V4(pod)]);
+            }
+            s.services.resolve(entry.map_or("default", |e| e.namespace.as_str()), name)
+        };
+        match resolved {
+            Some(Resolved::Ips(ips)) if !ips.is_empty() => Ok(ips.into_iter().map(IpAddr::V4).collect()),
+            // An ExternalName: follow it (names outside the cluster are not resolved here).
+            Some(Resolved::Alias(target)) if aliases < MAX_ALIASES => {
+                self.lookup_cluster(pod, &target, aliases + 1).map_err(|_| unresolvable())
+            }
+            _ => Err(unresolvable()),
         }
     }
 }
@@ -187,8 +249,8 @@ mod tests {
     #[test]
     fn pods_have_separate_port_spaces_and_reach_each_other_by_ip() {
         let n = NodeNetwork::default();
-        n.add_pod(A, "a");
-        n.add_pod(B, "b");
+        n.add_pod(A, "a", "default");
+        n.add_pod(B, "b", "default");
         assert_eq!(n.reserve(A, Proto::Tcp, 8080), Ok(8080));
         assert_eq!(n.reserve(B, Proto::Tcp, 8080), Ok(8080), "same port in another pod");
         assert_eq!(n.reserve(A, Proto::Tcp, 8080), Err(NetError::AddressInUse(8080)));
@@ -205,8 +267,8 @@ mod tests {
     #[test]
     fn loopback_listeners_are_private_and_outside_addresses_need_policy() {
         let n = NodeNetwork::new(EgressPolicy::default().allow(Ipv4Addr::new(192, 0, 2, 0), 24));
-        n.add_pod(A, "a");
-        n.add_pod(B, "b");
+        n.add_pod(A, "a", "default");
+        n.add_pod(B, "b", "default");
         n.reserve(A, Proto::Tcp, 9000).unwrap();
         n.publish(A, Proto::Tcp, 9000, host(40003), true);
         assert!(n.route(A, Proto::Tcp, SocketAddr::from((Ipv4Addr::LOCALHOST, 9000))).is_ok());
@@ -220,7 +282,7 @@ mod tests {
     #[test]
     fn ephemeral_ports_are_unique_and_removal_frees_everything() {
         let n = NodeNetwork::default();
-        n.add_pod(A, "a");
+        n.add_pod(A, "a", "default");
         let p1 = n.reserve(A, Proto::Tcp, 0).unwrap();
         let p2 = n.reserve(A, Proto::Tcp, 0).unwrap();
         assert!(EPHEMERAL.contains(&p1) && p1 != p2);
@@ -233,7 +295,7 @@ mod tests {
     #[test]
     fn lookup_knows_localhost_own_hostname_and_literals() {
         let n = NodeNetwork::default();
-        n.add_pod(A, "web-1");
+        n.add_pod(A, "web-1", "default");
         assert_eq!(n.lookup(A, "localhost"), Ok(vec![IpAddr::V4(Ipv4Addr::LOCALHOST)]));
         assert_eq!(n.lookup(A, "web-1"), Ok(vec![IpAddr::V4(A)]));
         assert_eq!(n.lookup(A, "10.244.0.3"), Ok(vec![IpAddr::V4(B)]));

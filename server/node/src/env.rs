@@ -11,7 +11,8 @@ pub fn resolve(
     c: &core::Container,
     lookup: &dyn Lookup,
 ) -> Result<Vec<(String, String)>, String> {
-    let mut out: Vec<(String, String)> = Vec::new();
+    // Service links first: `envFrom` and `env` may override them.
+    let mut out: Vec<(String, String)> = lookup.service_env();
     for source in c.env_from.iter().flatten() {
         let prefix = source.prefix.as_deref().unwrap_or("");
         let data = if let Some(cm) = &source.config_map_ref {
@@ -39,7 +40,64 @@ pub fn resolve(
             out.push((e.name.clone(), value));
         }
     }
-    Ok(out)
+    // One entry per name, the last definition winning, in order of first appearance.
+    let mut last: HashMap<String, String> = HashMap::new();
+    for (k, v) in &out {
+        last.insert(k.clone(), v.clone());
+    }
+    let mut seen = std::collections::HashSet::new();
+    Ok(out
+        .into_iter()
+        .filter(|(k, _)| seen.insert(k.clone()))
+        .map(|(k, _)| {
+            let v = last[&k].clone();
+            (k, v)
+        })
+        .collect())
+}
+
+/// The kubelet's Docker-link style variables for Services with a cluster IP: `<NAME>_SERVICE_HOST`,
+/// `<NAME>_SERVICE_PORT[_<PORT NAME>]`, `<NAME>_PORT` and `<NAME>_PORT_<port>_<PROTO>[_PROTO|_PORT|_ADDR]`.
+pub fn service_links<'a>(services: impl IntoIterator<Item = &'a serde_json::Value>) -> Vec<(String, String)> {
+    use serde_json::Value;
+    let var = |s: &str| s.replace('-', "_").to_ascii_uppercase();
+    let mut out = Vec::new();
+    for svc in services {
+        let ip = svc.pointer("/spec/clusterIP").and_then(Value::as_str).unwrap_or("");
+        if ip.is_empty() || ip == "None" {
+            continue;
+        }
+        let ports: Vec<&Value> =
+            svc.pointer("/spec/ports").and_then(Value::as_array).into_iter().flatten().collect();
+        let Some(first) = ports.first().and_then(|p| p.get("port")).and_then(Value::as_u64) else { continue };
+        let prefix = var(wasmkube_api::meta::name(svc));
+        out.push((format!("{prefix}_SERVICE_HOST"), ip.to_string()));
+        out.push((format!("{prefix}_SERVICE_PORT"), first.to_string()));
+        for p in &ports {
+            let (Some(name), Some(port)) =
+                (p.get("name").and_then(Value::as_str), p.get("port").and_then(Value::as_u64))
+            else {
+                continue;
+            };
+            if !name.is_empty() {
+                out.push((format!("{prefix}_SERVICE_PORT_{}", var(name)), port.to_string()));
+            }
+        }
+        for (i, p) in ports.iter().enumerate() {
+            let Some(port) = p.get("port").and_then(Value::as_u64) else { continue };
+            let proto = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+            let url = format!("{}://{ip}:{port}", proto.to_ascii_lowercase());
+            if i == 0 {
+                out.push((format!("{prefix}_PORT"), url.clone()));
+            }
+            let pp = format!("{prefix}_PORT_{port}_{}", proto.to_ascii_uppercase());
+            out.push((pp.clone(), url));
+            out.push((format!("{pp}_PROTO"), proto.to_ascii_lowercase()));
+            out.push((format!("{pp}_PORT"), port.to_string()));
+            out.push((format!("{pp}_ADDR"), ip.to_string()));
+        }
+    }
+    out
 }
 
 /// `None` when an optional source is missing; an error when a required one is.
@@ -147,6 +205,21 @@ pub fn expand(input: &str, defined: &HashMap<&str, &str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn service_links_are_spelled_as_the_kubelet_spells_them() {
+        let svc = serde_json::json!({"metadata": {"name": "redis-master"}, "spec": {"clusterIP": "10.96.0.7",
+            "ports": [{"name": "redis", "port": 6379, "protocol": "TCP"}, {"name": "metrics", "port": 9121}]}});
+        let headless = serde_json::json!({"metadata": {"name": "db"}, "spec": {"clusterIP": "None", "ports": [{"port": 1}]}});
+        let env: HashMap<String, String> = service_links([&svc, &headless]).into_iter().collect();
+        assert_eq!(env["REDIS_MASTER_SERVICE_HOST"], "10.96.0.7");
+        assert_eq!(env["REDIS_MASTER_SERVICE_PORT"], "6379");
+        assert_eq!(env["REDIS_MASTER_SERVICE_PORT_METRICS"], "9121");
+        assert_eq!(env["REDIS_MASTER_PORT"], "tcp://10.96.0.7:6379");
+        assert_eq!(env["REDIS_MASTER_PORT_9121_TCP_ADDR"], "10.96.0.7");
+        assert_eq!(env["REDIS_MASTER_PORT_6379_TCP_PROTO"], "tcp");
+        assert!(!env.keys().any(|k| k.starts_with("DB_")), "headless services get no variables");
+    }
 
     #[test]
     fn expansion_follows_kubernetes_rules() {

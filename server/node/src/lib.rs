@@ -5,6 +5,8 @@
 //! Layout:
 //! - [`register`]: the Node object (capacity, conditions, addresses) and the Lease heartbeat.
 //! - [`sync`]: the watch of this node's pods; one [`worker`] per pod.
+//! - `services`: kube-proxy's job — Services and EndpointSlices programmed into the pod
+//!   network (cluster IPs balanced at connect time, cluster names), NodePort listeners.
 //! - [`worker`]: one pod's lifecycle: resolve, start, observe, probe, terminate, clean up.
 //! - [`status`]: runtime states -> the Pod's `status` as the API shows it.
 //! - [`probes`]: liveness, readiness and startup probes through the pod network.
@@ -21,6 +23,7 @@ pub mod logs;
 mod lookup;
 mod probes;
 mod register;
+mod services;
 mod static_pods;
 mod status;
 mod sync;
@@ -103,6 +106,7 @@ impl NodeAgent {
         let agent = NodeAgent { inner };
         tokio::spawn(register::run(agent.clone()));
         tokio::spawn(sync::run(agent.clone()));
+        tokio::spawn(services::run(agent.clone()));
         if let Some(dir) = agent.inner.config.manifests_dir.clone() {
             tokio::spawn(static_pods::run(agent.clone(), dir));
         }

@@ -17,6 +17,8 @@ pub(crate) struct Fetched<'a> {
     config_maps: HashMap<String, Option<Data>>,
     secrets: HashMap<String, Option<Data>>,
     claims: HashMap<String, Result<PathBuf, String>>,
+    /// The `*_SERVICE_HOST` / `*_PORT` variables of the Services that exist as the pod starts.
+    service_env: Vec<(String, String)>,
 }
 
 /// The names a pod spec refers to, by kind.
@@ -61,8 +63,13 @@ impl<'a> Fetched<'a> {
         config: &crate::NodeConfig,
     ) -> Result<Fetched<'a>, wasmkube_api::ApiError> {
         let (cms, secrets, claims) = references(spec);
-        let mut out =
-            Fetched { images, config_maps: HashMap::new(), secrets: HashMap::new(), claims: HashMap::new() };
+        let mut out = Fetched {
+            images,
+            config_maps: HashMap::new(),
+            secrets: HashMap::new(),
+            claims: HashMap::new(),
+            service_env: Vec::new(),
+        };
         for name in cms {
             let data =
                 optional(api.get(def("configmaps"), namespace, &name).await)?.map(|cm| config_map_data(&cm));
@@ -76,8 +83,32 @@ impl<'a> Fetched<'a> {
             let path = claim_path(api, namespace, &name, config).await?;
             out.claims.insert(name, path);
         }
+        out.service_env = service_links(api, namespace, spec.enable_service_links != Some(false)).await?;
         Ok(out)
     }
+}
+
+/// The kubelet's service links: the Services of the pod's namespace (unless the pod turned
+/// `enableServiceLinks` off) and the `kubernetes` Service, as environment variables.
+async fn service_links(
+    api: &Api,
+    namespace: &str,
+    enabled: bool,
+) -> Result<Vec<(String, String)>, wasmkube_api::ApiError> {
+    let mut services: std::collections::BTreeMap<String, serde_json::Value> = Default::default();
+    if let Some(k) = optional(api.get(def("services"), "default", "kubernetes").await)? {
+        services.insert("kubernetes".into(), k);
+    }
+    if enabled {
+        let listed = api.list(def("services"), Some(namespace), &Default::default()).await?;
+        for svc in listed.items {
+            let name = wasmkube_api::meta::name(&svc).to_string();
+            if namespace == "default" || name != "kubernetes" {
+                services.insert(name, svc);
+            }
+        }
+    }
+    Ok(crate::env::service_links(services.values()))
 }
 
 fn def(storage: &str) -> &'static wasmkube_api::ResourceDef {
@@ -173,5 +204,9 @@ impl Lookup for Fetched<'_> {
 
     fn claim_path(&self, _namespace: &str, claim: &str) -> Result<PathBuf, String> {
         self.claims.get(claim).cloned().unwrap_or_else(|| Err(format!("claim {claim:?} was not fetched")))
+    }
+
+    fn service_env(&self) -> Vec<(String, String)> {
+        self.service_env.clone()
     }
 }

@@ -22,6 +22,10 @@ pub trait Lookup {
         let _ = namespace;
         Err(format!("persistentVolumeClaim {claim:?}: claims need a cluster"))
     }
+    /// The Services' environment variables (`WEB_SERVICE_HOST`, ...), outermost first.
+    fn service_env(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 /// A container port published on the host (`hostPort`).

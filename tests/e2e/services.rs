@@ -1,0 +1,146 @@
+//! Services end to end with the real kubectl: cluster IPs and node ports allocated and
+//! released, Endpoints kept in step with ready pods, and connects from a pod to a Service (by
+//! name through the search path, by full name, by cluster IP) balanced over its pods inside the
+//! pod network; a NodePort answering on the node's address.
+
+use crate::support::*;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// GET over a fresh connection; `None` while nothing answers.
+fn get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").ok()?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+fn jsonpath(s: &Server, what: &str, path: &str) -> String {
+    let out = s.kubectl(&["get", what, "-o", &format!("jsonpath={path}")]);
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_service_balances_connects_over_its_ready_pods_by_name_ip_and_node_port() {
+    let s = Server::start();
+    import(s.data(), &["http-hello"]);
+    let client_port = free_port();
+    s.apply(
+        &format!(
+            r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers:
+      - name: web
+        image: http-hello:latest
+        ports: [{{containerPort: 8080, name: http}}]
+        readinessProbe: {{httpGet: {{path: /, port: http}}, periodSeconds: 1}}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web}}
+spec:
+  type: NodePort
+  selector: {{app: web}}
+  ports: [{{name: http, port: 80, targetPort: http}}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: client}}
+spec:
+  containers:
+  - name: web
+    image: http-hello:latest
+    ports: [{{containerPort: 8080, hostPort: {client_port}}}]
+"#
+        ),
+        &[],
+    );
+    let ip: std::net::Ipv4Addr = jsonpath(&s, "svc/web", "{.spec.clusterIP}").parse().expect("a cluster IP");
+    assert_eq!(ip.octets()[0..2], [10, 96], "from the default 10.96.0.0/12");
+    let node_port: u16 = jsonpath(&s, "svc/web", "{.spec.ports[0].nodePort}").parse().unwrap();
+    assert!((30000..=32767).contains(&node_port), "{node_port}");
+    assert!(
+        eventually(30, || jsonpath(&s, "endpoints/web", "{.subsets[*].addresses[*].ip}").split(' ').count()
+            == 2),
+        "endpoints never listed both pods: {}",
+        s.k(&["get", "endpoints", "web", "-o", "yaml"])
+    );
+    assert_eq!(
+        jsonpath(&s, "endpoints/web", "{.subsets[0].ports[0].port}"),
+        "8080",
+        "named targetPort resolved"
+    );
+    let fetch = |url: &str| get(client_port, &format!("/fetch?url={url}")).unwrap_or_default();
+    assert!(eventually(20, || fetch("http://web/").contains("hello from web-")), "by short name");
+    let clusterip_url = format!("http://{ip}/");
+    for url in ["http://web.default/", "http://web.default.svc.cluster.local/", clusterip_url.as_str()] {
+        let answer = fetch(url);
+        assert!(answer.contains("hello from web-"), "{url}: {answer}");
+    }
+    // Balanced: both pods answer within a few connects.
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..10 {
+        let answer = fetch("http://web/");
+        if let Some(host) = answer.lines().find_map(|l| l.strip_prefix("hello from ")) {
+            seen.insert(host.trim().to_string());
+        }
+    }
+    assert_eq!(seen.len(), 2, "connects went to {seen:?}");
+    // The NodePort answers on the node's address.
+    let through_node = get(node_port, "/").unwrap_or_default();
+    assert!(through_node.contains("hello from web-"), "{through_node}");
+    // No ready pod behind the Service: the connect is refused, the fetch says so.
+    s.k(&["scale", "deployment", "web", "--replicas=0"]);
+    assert!(
+        eventually(30, || jsonpath(&s, "endpoints/web", "{.subsets}").is_empty()),
+        "endpoints kept scaled-down pods"
+    );
+    assert!(eventually(10, || fetch("http://web/").starts_with("HTTP/1.1 502")), "{}", fetch("http://web/"));
+}
+
+#[test]
+fn cluster_ips_and_node_ports_are_unique_and_released_on_delete() {
+    let s = Server::start();
+    let svc = |name: &str, extra: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}}}\nspec:\n  ports: [{{port: 80{extra}}}]\n"
+        )
+    };
+    s.apply(&svc("a", ""), &[]);
+    let ip = jsonpath(&s, "svc/a", "{.spec.clusterIP}");
+    let taken = format!("{}  clusterIP: {ip}\n", svc("b", ""));
+    let out = s.kubectl_stdin(&["apply", "-f", "-"], Some(&taken));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("provided IP is already allocated"), "{err}");
+    let outside = format!("{}  clusterIP: 10.200.0.1\n", svc("c", ""));
+    let out = s.kubectl_stdin(&["apply", "-f", "-"], Some(&outside));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not in the valid range. The range of valid IPs is 10.96.0.0/12"), "{err}");
+    s.apply(&format!("{}  type: NodePort\n", svc("np", ", nodePort: 30555")), &[]);
+    let out = s.kubectl_stdin(
+        &["apply", "-f", "-"],
+        Some(&format!("{}  type: NodePort\n", svc("np2", ", nodePort: 30555"))),
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("provided port is already allocated"));
+    // Deleting frees both: the address and the port can be taken again.
+    s.k(&["delete", "svc", "a", "np"]);
+    s.apply(&taken, &[]);
+    assert_eq!(jsonpath(&s, "svc/b", "{.spec.clusterIP}"), ip);
+    s.apply(&format!("{}  type: NodePort\n", svc("np2", ", nodePort: 30555")), &[]);
+    // A headless service gets no address.
+    s.apply(&format!("{}  clusterIP: None\n", svc("h", "")), &[]);
+    assert_eq!(jsonpath(&s, "svc/h", "{.spec.clusterIP}"), "None");
+}
