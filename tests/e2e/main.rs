@@ -5,6 +5,7 @@
 mod admission;
 mod api_shape;
 mod bad_input;
+mod ingress;
 mod kubectl_apply;
 mod kubectl_basics;
 mod kubectl_delete;

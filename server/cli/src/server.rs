@@ -38,6 +38,9 @@ pub struct ServerArgs {
     /// Where Services' cluster IPs come from (virtual: they exist only inside the pod network).
     #[arg(long, default_value = "10.96.0.0/12", value_parser = wasmkube_apiserver::service::ServiceCidr::parse)]
     service_cluster_ip_range: wasmkube_apiserver::service::ServiceCidr,
+    /// Serve Ingresses (class `wasmkube`) here, e.g. `127.0.0.1:8080`; no ingress without it.
+    #[arg(long)]
+    ingress_listen: Option<SocketAddr>,
 }
 
 pub fn run(args: ServerArgs) -> anyhow::Result<()> {
@@ -68,8 +71,20 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding the API to {}", args.api_listen))?;
     let addr = listener.local_addr()?;
+    let ingress = match args.ingress_listen {
+        Some(at) => {
+            let l = tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("binding the ingress to {at}"))?;
+            let bound = l.local_addr()?;
+            wasmkube_node::ingress::start(node.clone(), l);
+            println!("wasmkube: ingress listening on http://{bound}");
+            Some(bound)
+        }
+        None => None,
+    };
     write_kubeconfig(&args.data_dir, addr)?;
-    write_endpoints(&args.data_dir, addr)?;
+    write_endpoints(&args.data_dir, addr, ingress)?;
     println!("wasmkube: API listening on http://{addr}");
     println!("wasmkube: kubeconfig at {}", args.data_dir.join("kubeconfig").display());
     println!("wasmkube: node {} running wasm pods", node.name());
@@ -121,7 +136,10 @@ fn write_kubeconfig(dir: &Path, addr: SocketAddr) -> anyhow::Result<()> {
     write_atomic(&dir.join("kubeconfig"), &kubeconfig)
 }
 
-fn write_endpoints(dir: &Path, api: SocketAddr) -> anyhow::Result<()> {
-    let endpoints = serde_json::json!({ "api": api.to_string() });
+fn write_endpoints(dir: &Path, api: SocketAddr, ingress: Option<SocketAddr>) -> anyhow::Result<()> {
+    let mut endpoints = serde_json::json!({ "api": api.to_string() });
+    if let Some(ingress) = ingress {
+        endpoints["ingress"] = serde_json::json!(ingress.to_string());
+    }
     write_atomic(&dir.join("endpoints.json"), &format!("{endpoints:#}\n"))
 }

@@ -5,6 +5,8 @@
 //! Layout:
 //! - [`register`]: the Node object (capacity, conditions, addresses) and the Lease heartbeat.
 //! - [`sync`]: the watch of this node's pods; one [`worker`] per pod.
+//! - [`ingress`]: the Ingress controller for class `wasmkube`: an HTTP/1.1 proxy routing by
+//!   the Ingresses' rules to Services.
 //! - `services`: kube-proxy's job — Services and EndpointSlices programmed into the pod
 //!   network (cluster IPs balanced at connect time, cluster names), NodePort listeners.
 //! - [`worker`]: one pod's lifecycle: resolve, start, observe, probe, terminate, clean up.
@@ -19,6 +21,7 @@
 //! [`wasmkube_apiserver::Api`], the same checked path a user's request takes.
 
 pub mod env;
+pub mod ingress;
 pub mod logs;
 mod lookup;
 mod probes;

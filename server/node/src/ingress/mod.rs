@@ -1,0 +1,266 @@
+//! The ingress: an Ingress controller for class `wasmkube` (created as the default class),
+//! serving HTTP/1.1 on `--ingress-listen`. Each request is routed by the Ingresses' rules
+//! ([`routes`]) to a Service port, then to one of the Service's ready endpoints through the pod
+//! network — the same choice a pod's connect to the cluster IP makes — and streamed both ways.
+//! Ingresses it serves get `status.loadBalancer.ingress` set to the node's address.
+//!
+//! Absent for now (documented in ARCHITECTURE.md): TLS termination, HTTP/2, the in-process
+//! hand-off to an HTTP component without a socket hop.
+
+pub mod routes;
+
+use crate::NodeAgent;
+use bytes::Bytes;
+use futures::StreamExt;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode, header};
+use hyper_util::rt::TokioIo;
+use routes::{Backend, PortRef, Routes};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use wasmkube_api::{meta, registry};
+use wasmkube_apiserver::service::update::Part;
+use wasmkube_apiserver::service::{PatchType, WriteOptions};
+use wasmkube_runtime::network::{PodNetwork, Proto, ServiceAddress};
+
+type Body = BoxBody<Bytes, hyper::Error>;
+
+/// Serve the ingress on `listener` until the process ends.
+pub fn start(agent: NodeAgent, listener: TcpListener) {
+    let routes = Arc::new(RwLock::new(Arc::new(Routes::default())));
+    tokio::spawn(follow_forever(agent.clone(), routes.clone()));
+    tokio::spawn(accept(agent, listener, routes));
+}
+
+async fn accept(agent: NodeAgent, listener: TcpListener, routes: Arc<RwLock<Arc<Routes>>>) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::warn!(error = %e, "ingress accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let (agent, routes) = (agent.clone(), routes.clone());
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let table = routes.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+                handle(agent.clone(), table, peer, req)
+            });
+            if let Err(e) = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(%peer, error = %e, "ingress connection ended");
+            }
+        });
+    }
+}
+
+fn text(status: StatusCode, body: &str) -> Response<Body> {
+    let mut r =
+        Response::new(Full::new(Bytes::from(body.to_string())).map_err(|never| match never {}).boxed());
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/plain; charset=utf-8"));
+    r
+}
+
+async fn handle(
+    agent: NodeAgent,
+    routes: Arc<Routes>,
+    peer: SocketAddr,
+    mut req: Request<Incoming>,
+) -> Result<Response<Body>, std::convert::Infallible> {
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string)
+        .or_else(|| req.uri().authority().map(|a| a.to_string()))
+        .unwrap_or_default();
+    let Some(backend) = routes.route(&host, req.uri().path()) else {
+        return Ok(text(StatusCode::NOT_FOUND, "404 page not found: no Ingress rule matches\n"));
+    };
+    let net = agent.inner.runtime.network();
+    let Some(vip) = service_address(net, backend) else {
+        let why = format!(
+            "503 service {}/{} has no such port or no cluster IP\n",
+            backend.namespace, backend.service
+        );
+        return Ok(text(StatusCode::SERVICE_UNAVAILABLE, &why));
+    };
+    let Ok(target) = net.route(Ipv4Addr::UNSPECIFIED, Proto::Tcp, SocketAddr::V4(vip)) else {
+        let why = format!("503 service {}/{} has no ready endpoint\n", backend.namespace, backend.service);
+        return Ok(text(StatusCode::SERVICE_UNAVAILABLE, &why));
+    };
+    let headers = req.headers_mut();
+    for hop in ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"] {
+        headers.remove(hop);
+    }
+    if let Ok(v) = header::HeaderValue::from_str(&peer.ip().to_string()) {
+        headers.append("x-forwarded-for", v);
+    }
+    if let Ok(v) = header::HeaderValue::from_str(&host) {
+        headers.insert("x-forwarded-host", v);
+    }
+    headers.insert("x-forwarded-proto", header::HeaderValue::from_static("http"));
+    match forward(target, req).await {
+        Ok(response) => Ok(response.map(BodyExt::boxed)),
+        Err(e) => {
+            tracing::debug!(%target, error = %e, "ingress upstream failed");
+            Ok(text(StatusCode::BAD_GATEWAY, &format!("502 the backend failed: {e}\n")))
+        }
+    }
+}
+
+/// The cluster IP and port an Ingress backend names.
+fn service_address(net: &wasmkube_runtime::NodeNetwork, backend: &Backend) -> Option<SocketAddrV4> {
+    let svc =
+        net.services().into_iter().find(|s| s.namespace == backend.namespace && s.name == backend.service)?;
+    let ServiceAddress::ClusterIp(ip) = svc.address else { return None };
+    let port = svc.ports.iter().find(|p| {
+        p.proto == Proto::Tcp
+            && match &backend.port {
+                PortRef::Number(n) => p.port == *n,
+                PortRef::Name(name) => p.name == *name,
+            }
+    })?;
+    Some(SocketAddrV4::new(ip, port.port))
+}
+
+async fn forward(target: SocketAddr, req: Request<Incoming>) -> Result<Response<Incoming>, String> {
+    let stream = TcpStream::connect(target).await.map_err(|e| e.to_string())?;
+    let _ = stream.set_nodelay(true);
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!(error = %e, "ingress upstream connection ended");
+        }
+    });
+    sender.send_request(req).await.map_err(|e| e.to_string())
+}
+
+/// Keep the routing table (and the served Ingresses' status) in step with the API.
+async fn follow_forever(agent: NodeAgent, routes: Arc<RwLock<Arc<Routes>>>) {
+    ensure_class(&agent).await;
+    loop {
+        if let Err(e) = follow(&agent, &routes).await {
+            tracing::warn!(error = %e, "ingress watch ended; relisting");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The `wasmkube` IngressClass, the cluster's default, unless someone made it already.
+async fn ensure_class(agent: &NodeAgent) {
+    let def = registry::by_storage("networking.k8s.io/ingressclasses").expect("ingressclasses are served");
+    let class = json!({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+        "metadata": {"name": routes::CLASS, "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}},
+        "spec": {"controller": routes::CONTROLLER}});
+    let opts = WriteOptions { field_manager: Some("wasmkube-ingress".into()), ..Default::default() };
+    match agent.inner.api.create(def, "", class, &opts).await {
+        Ok(_) => {}
+        Err(e) if e.code == 409 => {}
+        Err(e) => tracing::warn!(error = %e, "could not create the wasmkube IngressClass"),
+    }
+}
+
+/// What the ingress knows of the API: the Ingresses, and whether its class is the default.
+#[derive(Default)]
+struct Known {
+    ingresses: BTreeMap<(String, String), Arc<Value>>,
+    default_class: bool,
+}
+
+impl Known {
+    /// Note a change; true when it may change the routes.
+    fn note(&mut self, storage: &str, obj: &Arc<Value>, deleted: bool) -> bool {
+        match storage {
+            "networking.k8s.io/ingresses" => {
+                let key = (meta::namespace(obj).to_string(), meta::name(obj).to_string());
+                if deleted {
+                    self.ingresses.remove(&key);
+                } else {
+                    self.ingresses.insert(key, obj.clone());
+                }
+                true
+            }
+            "networking.k8s.io/ingressclasses" if meta::name(obj) == routes::CLASS => {
+                let flag = obj.pointer("/metadata/annotations/ingressclass.kubernetes.io~1is-default-class");
+                self.default_class = !deleted && flag.and_then(Value::as_str) == Some("true");
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn ours(&self) -> Vec<&Value> {
+        self.ingresses
+            .values()
+            .map(|i| i.as_ref())
+            .filter(|i| routes::is_ours(i, self.default_class))
+            .collect()
+    }
+}
+
+async fn follow(agent: &NodeAgent, routes: &RwLock<Arc<Routes>>) -> Result<(), wasmkube_api::ApiError> {
+    let (objects, mut events) = agent.inner.api.list_watch_everything().await?;
+    let mut known = Known::default();
+    for (def, obj) in &objects {
+        known.note(def.storage, obj, false);
+    }
+    let mut rebuild = true;
+    loop {
+        if rebuild {
+            let ours = known.ours();
+            let table = Arc::new(Routes::build(ours.iter().copied()));
+            *routes.write().unwrap_or_else(std::sync::PoisonError::into_inner) = table;
+            for ing in ours {
+                publish_status(agent, ing).await;
+            }
+        }
+        let Some(ev) = events.next().await else { return Ok(()) };
+        let ev = ev?;
+        rebuild = known.note(ev.def.storage, &ev.object, ev.deleted);
+    }
+}
+
+/// `status.loadBalancer.ingress: [{ip: <node address>}]`, written when it differs.
+async fn publish_status(agent: &NodeAgent, ing: &Value) {
+    let wanted = json!([{"ip": agent.inner.config.address.to_string()}]);
+    if ing.pointer("/status/loadBalancer/ingress") == Some(&wanted) {
+        return;
+    }
+    let def = registry::by_storage("networking.k8s.io/ingresses").expect("ingresses are served");
+    let patch = json!({"status": {"loadBalancer": {"ingress": wanted}}});
+    let opts = WriteOptions { field_manager: Some("wasmkube-ingress".into()), ..Default::default() };
+    let result = agent
+        .inner
+        .api
+        .patch(
+            def,
+            meta::namespace(ing),
+            meta::name(ing),
+            PatchType::Merge,
+            &patch,
+            Part::Status,
+            false,
+            &opts,
+        )
+        .await;
+    if let Err(e) = result
+        && e.code != 404
+    {
+        tracing::warn!(error = %e, "could not publish an Ingress's status");
+    }
+}
