@@ -140,7 +140,21 @@ fn cluster_ips_and_node_ports_are_unique_and_released_on_delete() {
     s.apply(&taken, &[]);
     assert_eq!(jsonpath(&s, "svc/b", "{.spec.clusterIP}"), ip);
     s.apply(&format!("{}  type: NodePort\n", svc("np2", ", nodePort: 30555")), &[]);
-    // A headless service gets no address.
+    // A headless service gets no address, and keeps none when a replace leaves the field out.
     s.apply(&format!("{}  clusterIP: None\n", svc("h", "")), &[]);
     assert_eq!(jsonpath(&s, "svc/h", "{.spec.clusterIP}"), "None");
+    let replace = |manifest: String| {
+        let out = s.kubectl_stdin(&["replace", "-f", "-"], Some(&manifest));
+        assert!(out.status.success(), "replace: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    replace(svc("h", ""));
+    assert_eq!(jsonpath(&s, "svc/h", "{.spec.clusterIP}"), "None");
+    // A replace without the node port keeps the port it had.
+    replace(format!("{}  type: NodePort\n", svc("np2", "")));
+    assert_eq!(jsonpath(&s, "svc/np2", "{.spec.ports[0].nodePort}"), "30555");
+    // Becoming ExternalName gives the cluster IP up.
+    let b_ip = jsonpath(&s, "svc/b", "{.spec.clusterIP}");
+    replace("apiVersion: v1\nkind: Service\nmetadata: {name: b}\nspec:\n  type: ExternalName\n  externalName: example.org\n".into());
+    assert_eq!(jsonpath(&s, "svc/b", "{.spec.clusterIP}"), "");
+    s.apply(&format!("{}  clusterIP: {b_ip}\n", svc("reuse", "")), &[]);
 }

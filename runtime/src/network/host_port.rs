@@ -56,9 +56,14 @@ async fn splice(mut client: TcpStream, target: SocketAddr) -> std::io::Result<()
 }
 
 /// A NodePort: forward connections accepted on `listener` to the Service at `service` (its
-/// cluster IP and port), choosing an endpoint per connection as a guest's connect does. A
-/// connection with no ready endpoint behind the Service is closed at once (refused).
-pub async fn forward_node_port(listener: TcpListener, net: Arc<NodeNetwork>, service: SocketAddrV4) {
+/// cluster IP and port, which may change while the listener stays), choosing an endpoint per
+/// connection as a guest's connect does. A connection with no ready endpoint behind the Service
+/// is closed at once (refused).
+pub async fn forward_node_port(
+    listener: TcpListener,
+    net: Arc<NodeNetwork>,
+    service: tokio::sync::watch::Receiver<SocketAddrV4>,
+) {
     loop {
         let (client, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -67,6 +72,7 @@ pub async fn forward_node_port(listener: TcpListener, net: Arc<NodeNetwork>, ser
                 return;
             }
         };
+        let service = *service.borrow();
         let target = net.route(Ipv4Addr::UNSPECIFIED, Proto::Tcp, SocketAddr::V4(service));
         tokio::spawn(async move {
             let result = match target {

@@ -39,6 +39,23 @@ enum Port {
     },
 }
 
+#[derive(Debug, Clone, Copy)]
+struct Cidr {
+    network: u32,
+    mask: u32,
+}
+
+impl Cidr {
+    fn new(ip: Ipv4Addr, prefix: u8) -> Self {
+        let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix.min(32))) };
+        Cidr { network: u32::from(ip) & mask, mask }
+    }
+
+    fn contains(&self, ip: Ipv4Addr) -> bool {
+        u32::from(ip) & self.mask == self.network
+    }
+}
+
 /// A pod on this node, as name lookups need it.
 struct PodEntry {
     hostname: String,
@@ -50,6 +67,8 @@ struct State {
     /// Every pod on this node, by pod IP.
     pods: HashMap<Ipv4Addr, PodEntry>,
     services: ServiceTable,
+    /// The cluster's virtual networks (pod CIDR, service CIDR).
+    virtual_ranges: Vec<Cidr>,
     ports: HashMap<(Ipv4Addr, Proto, u16), Port>,
     next_ephemeral: HashMap<(Ipv4Addr, Proto), u16>,
     peers: HashMap<(Proto, SocketAddr), SocketAddr>,
@@ -73,6 +92,12 @@ impl NodeNetwork {
     pub fn add_pod(&self, ip: Ipv4Addr, hostname: &str, namespace: &str) {
         let entry = PodEntry { hostname: hostname.to_string(), namespace: namespace.to_string() };
         self.lock().pods.insert(ip, entry);
+    }
+
+    /// The cluster's virtual networks (the pod and service CIDRs): an address in them is only
+    /// ever a pod or a Service, never a real destination, even where egress allows its range.
+    pub fn set_virtual_ranges(&self, ranges: &[(Ipv4Addr, u8)]) {
+        self.lock().virtual_ranges = ranges.iter().map(|(ip, prefix)| Cidr::new(*ip, *prefix)).collect();
     }
 
     /// Program a Service (replacing what was known of it).
@@ -172,6 +197,10 @@ impl PodNetwork for NodeNetwork {
             (pod, true)
         } else if s.pods.contains_key(&ip) {
             (ip, false)
+        } else if s.virtual_ranges.iter().any(|r| r.contains(ip)) {
+            // A pod or service address nothing here answers for (not yet programmed, or just
+            // gone): refused, never passed on as a real address whatever the egress policy.
+            return Err(NetError::Refused(to));
         } else if self.egress.allows(to.ip()) {
             return Ok(to);
         } else {
@@ -277,6 +306,20 @@ mod tests {
         assert_eq!(n.route(A, Proto::Tcp, outside), Ok(outside));
         let denied = SocketAddr::from((Ipv4Addr::new(10, 96, 0, 10), 53));
         assert_eq!(n.route(A, Proto::Tcp, denied), Err(NetError::Denied(denied)));
+    }
+
+    #[test]
+    fn virtual_addresses_never_leave_even_where_egress_allows_them() {
+        let n = NodeNetwork::new(EgressPolicy::default().allow(Ipv4Addr::new(10, 0, 0, 0), 8));
+        n.add_pod(A, "a", "default");
+        let unprogrammed = SocketAddr::from((Ipv4Addr::new(10, 96, 0, 99), 80));
+        let elsewhere = SocketAddr::from((Ipv4Addr::new(10, 1, 2, 3), 80));
+        assert_eq!(n.route(A, Proto::Tcp, unprogrammed), Ok(unprogrammed), "before the ranges are known");
+        n.set_virtual_ranges(&[(Ipv4Addr::new(10, 244, 0, 0), 16), (Ipv4Addr::new(10, 96, 0, 0), 12)]);
+        assert_eq!(n.route(A, Proto::Tcp, unprogrammed), Err(NetError::Refused(unprogrammed)));
+        let gone_pod = SocketAddr::from((Ipv4Addr::new(10, 244, 9, 9), 80));
+        assert_eq!(n.route(A, Proto::Tcp, gone_pod), Err(NetError::Refused(gone_pod)));
+        assert_eq!(n.route(A, Proto::Tcp, elsewhere), Ok(elsewhere), "other 10.x addresses follow egress");
     }
 
     #[test]

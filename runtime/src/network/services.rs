@@ -66,7 +66,15 @@ pub(crate) struct ServiceTable {
 
 impl ServiceTable {
     pub(crate) fn set(&mut self, svc: Service) {
-        self.remove(&svc.namespace, &svc.name);
+        // New endpoints for the same address keep the rotation and the sticky choices (a
+        // chosen endpoint that went away is not chosen again: `pick` checks).
+        let key = (svc.namespace.clone(), svc.name.clone());
+        let same_address = self.by_name.get(&key).is_some_and(|old| old.address == svc.address);
+        if same_address {
+            self.by_name.remove(&key);
+        } else {
+            self.remove(&svc.namespace, &svc.name);
+        }
         let svc = Arc::new(svc);
         if let ServiceAddress::ClusterIp(ip) = svc.address {
             self.by_ip.insert(ip, svc.clone());

@@ -102,10 +102,8 @@ async fn service_links(
     if enabled {
         let listed = api.list(def("services"), Some(namespace), &Default::default()).await?;
         for svc in listed.items {
-            let name = wasmkube_api::meta::name(&svc).to_string();
-            if namespace == "default" || name != "kubernetes" {
-                services.insert(name, svc);
-            }
+            // The pod's own namespace wins a name clash (even `kubernetes`), as the kubelet has it.
+            services.insert(wasmkube_api::meta::name(&svc).to_string(), svc);
         }
     }
     Ok(crate::env::service_links(services.values()))

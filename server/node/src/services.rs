@@ -37,7 +37,7 @@ struct Proxy {
     /// What the pod network was last given, to program only changes.
     programmed: HashMap<Key, Service>,
     /// nodePort -> (its Service, where it leads, the listener's task)
-    node_ports: HashMap<u16, (Key, SocketAddrV4, JoinHandle<()>)>,
+    node_ports: HashMap<u16, (Key, tokio::sync::watch::Sender<SocketAddrV4>, JoinHandle<()>)>,
 }
 
 impl Proxy {
@@ -113,16 +113,25 @@ impl Proxy {
         self.sync_node_ports(agent, key);
     }
 
-    /// Listeners for this Service's NodePorts: opened when they appear, closed when they go.
+    /// Listeners for this Service's NodePorts: opened when they appear, closed when they go; a
+    /// kept node port whose Service port changed keeps its listener and only changes target.
     fn sync_node_ports(&mut self, agent: &NodeAgent, key: &Key) {
         let wanted: Vec<(u16, SocketAddrV4)> =
             self.services.get(key).map(|s| node_ports(s)).unwrap_or_default();
         self.node_ports.retain(|port, (owner, target, task)| {
-            let keep = owner != key || wanted.contains(&(*port, *target));
-            if !keep {
-                task.abort();
+            if owner != key {
+                return true;
             }
-            keep
+            match wanted.iter().find(|(p, _)| p == port) {
+                Some((_, to)) => {
+                    target.send_if_modified(|t| std::mem::replace(t, *to) != *to);
+                    true
+                }
+                None => {
+                    task.abort();
+                    false
+                }
+            }
         });
         for (port, target) in wanted {
             if self.node_ports.contains_key(&port) {
@@ -137,9 +146,11 @@ impl Proxy {
                 Ok(listener) => {
                     tracing::info!(%addr, namespace = %key.0, service = %key.1, "NodePort open");
                     let net = agent.inner.runtime.network().clone();
-                    let task = tokio::spawn(forward_node_port(listener, net, target));
-                    self.node_ports.insert(port, (key.clone(), target, task));
+                    let (tx, rx) = tokio::sync::watch::channel(target);
+                    let task = tokio::spawn(forward_node_port(listener, net, rx));
+                    self.node_ports.insert(port, (key.clone(), tx, task));
                 }
+                // Tried again whenever this Service or its endpoints change.
                 Err(e) => tracing::warn!(%addr, error = %e, "cannot open a NodePort"),
             }
         }

@@ -42,6 +42,11 @@ impl ServiceCidr {
         ServiceCidr::new(addr, prefix)
     }
 
+    /// The network address and prefix length.
+    pub fn network(&self) -> (Ipv4Addr, u8) {
+        (Ipv4Addr::from(self.network), self.prefix)
+    }
+
     fn size(&self) -> u32 {
         1u32 << (32 - self.prefix)
     }
@@ -206,8 +211,28 @@ impl Api {
         let kind = svc.pointer("/spec/type").and_then(Value::as_str).unwrap_or("ClusterIP").to_string();
         let had: Vec<Ipv4Addr> = old.map(ips_of).unwrap_or_default();
         let requested = svc.pointer("/spec/clusterIP").and_then(Value::as_str).unwrap_or("").to_string();
-        if kind == "ExternalName" || requested == "None" {
+        let old_text = old.and_then(|o| o.pointer("/spec/clusterIP")).and_then(Value::as_str).unwrap_or("");
+        if kind == "ExternalName" {
+            // Upstream's dropTypeDependentFields: becoming ExternalName gives up the address the
+            // update still carries over from the old object.
+            let was_external =
+                old.and_then(|o| o.pointer("/spec/type")).and_then(Value::as_str) == Some("ExternalName");
+            if old.is_some()
+                && !was_external
+                && (requested.is_empty() || requested == old_text)
+                && let Some(spec) = svc.get_mut("spec").and_then(Value::as_object_mut)
+            {
+                for key in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"] {
+                    spec.remove(key);
+                }
+            }
             claim.old_ips = had;
+        } else if requested == "None" {
+            claim.old_ips = had;
+        } else if requested.is_empty() && old_text == "None" {
+            // A headless service stays headless when an update leaves the field out.
+            svc["spec"]["clusterIP"] = json!("None");
+            svc["spec"]["clusterIPs"] = json!(["None"]);
         } else if requested.is_empty() {
             match had.first() {
                 // An update that dropped the field keeps the address it had (upstream refuses
@@ -251,7 +276,15 @@ impl Api {
                 }
                 continue;
             }
-            let asked = p.get("nodePort").and_then(Value::as_u64).unwrap_or(0);
+            let mut asked = p.get("nodePort").and_then(Value::as_u64).unwrap_or(0);
+            if asked == 0 {
+                // An update that left it out keeps the port this service port had (upstream
+                // carries node ports over the same way).
+                if let Some(kept) = old.and_then(|o| kept_node_port(o, p)).filter(|k| had_ports.contains(k)) {
+                    p["nodePort"] = json!(kept);
+                    asked = u64::from(kept);
+                }
+            }
             if asked == 0 {
                 let port = next_free_port(t)
                     .ok_or_else(|| ApiError::internal("failed to allocate a nodePort: range is full"))?;
@@ -303,6 +336,22 @@ impl Api {
         }
         Ok(taken)
     }
+}
+
+/// The node port `old` gave the service port matching `port` (by port number and protocol).
+fn kept_node_port(old: &Value, port: &Value) -> Option<u16> {
+    let key = |p: &Value| {
+        (
+            p.get("port").and_then(Value::as_u64),
+            p.get("protocol").and_then(Value::as_str).unwrap_or("TCP").to_string(),
+        )
+    };
+    old.pointer("/spec/ports")
+        .and_then(Value::as_array)?
+        .iter()
+        .find(|p| key(p) == key(port))
+        .and_then(|p| u16::try_from(p.get("nodePort")?.as_u64()?).ok())
+        .filter(|p| *p != 0)
 }
 
 fn set_cluster_ip(svc: &mut Value, ip: Ipv4Addr) {

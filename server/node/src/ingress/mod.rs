@@ -4,6 +4,9 @@
 //! network — the same choice a pod's connect to the cluster IP makes — and streamed both ways.
 //! Ingresses it serves get `status.loadBalancer.ingress` set to the node's address.
 //!
+//! Bounded as nginx is: at most [`MAX_CONNECTIONS`] clients, a request head within
+//! [`HEADER_TIMEOUT`], a backend's response head within [`UPSTREAM_TIMEOUT`].
+//!
 //! Absent for now (documented in ARCHITECTURE.md): TLS termination, HTTP/2, the in-process
 //! hand-off to an HTTP component without a socket hop.
 
@@ -38,8 +41,17 @@ pub fn start(agent: NodeAgent, listener: TcpListener) {
     tokio::spawn(accept(agent, listener, routes));
 }
 
+/// Open client connections at most; more wait to be accepted (the API shares the fd limit).
+const MAX_CONNECTIONS: usize = 4096;
+/// A client must send a request head within this (slowloris), as nginx's `client_header_timeout`.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// A backend must answer with a response head within this, as nginx's `proxy_read_timeout`.
+const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(60);
+
 async fn accept(agent: NodeAgent, listener: TcpListener, routes: Arc<RwLock<Arc<Routes>>>) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else { return };
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
@@ -55,12 +67,12 @@ async fn accept(agent: NodeAgent, listener: TcpListener, routes: Arc<RwLock<Arc<
                 let table = routes.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
                 handle(agent.clone(), table, peer, req)
             });
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
+            if let Err(e) = http.serve_connection(TokioIo::new(stream), service).await {
                 tracing::debug!(%peer, error = %e, "ingress connection ended");
             }
+            drop(slot);
         });
     }
 }
@@ -102,22 +114,53 @@ async fn handle(
         let why = format!("503 service {}/{} has no ready endpoint\n", backend.namespace, backend.service);
         return Ok(text(StatusCode::SERVICE_UNAVAILABLE, &why));
     };
-    let headers = req.headers_mut();
-    for hop in ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"] {
-        headers.remove(hop);
+    // Origin form towards the backend: the authority routed on is the Host header's.
+    if let Some(pq) = req.uri().path_and_query().cloned()
+        && req.uri().authority().is_some()
+        && let Ok(uri) = hyper::Uri::builder().path_and_query(pq).build()
+    {
+        *req.uri_mut() = uri;
     }
+    let headers = req.headers_mut();
+    strip_hop_by_hop(headers);
+    // Replaced, not appended to: a client cannot choose what the backend believes (nginx's
+    // default `$remote_addr`).
     if let Ok(v) = header::HeaderValue::from_str(&peer.ip().to_string()) {
-        headers.append("x-forwarded-for", v);
+        headers.insert("x-forwarded-for", v);
     }
     if let Ok(v) = header::HeaderValue::from_str(&host) {
         headers.insert("x-forwarded-host", v);
     }
     headers.insert("x-forwarded-proto", header::HeaderValue::from_static("http"));
-    match forward(target, req).await {
-        Ok(response) => Ok(response.map(BodyExt::boxed)),
+    match tokio::time::timeout(UPSTREAM_TIMEOUT, forward(target, req))
+        .await
+        .unwrap_or_else(|_| Err("timed out".into()))
+    {
+        Ok(mut response) => {
+            strip_hop_by_hop(response.headers_mut());
+            Ok(response.map(BodyExt::boxed))
+        }
         Err(e) => {
             tracing::debug!(%target, error = %e, "ingress upstream failed");
             Ok(text(StatusCode::BAD_GATEWAY, &format!("502 the backend failed: {e}\n")))
+        }
+    }
+}
+
+/// Headers for one hop only: the fixed ones and whatever `Connection` names.
+fn strip_hop_by_hop(headers: &mut header::HeaderMap) {
+    let named: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()).collect::<Vec<_>>())
+        .collect();
+    for hop in ["connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade"] {
+        headers.remove(hop);
+    }
+    for name in named {
+        if let Ok(name) = header::HeaderName::from_bytes(name.as_bytes()) {
+            headers.remove(name);
         }
     }
 }

@@ -125,11 +125,14 @@ impl Routes {
         let exact = |h: &Host| matches!(h, Host::Exact(e) if *e == host);
         let wildcard = |h: &Host| matches!(h, Host::Wildcard(suffix) if host.strip_suffix(suffix.as_str()).is_some_and(|l| !l.is_empty() && !l.contains('.')));
         let any = |h: &Host| *h == Host::Any;
+        // The most specific host class that has rules for this host decides; a path it lacks
+        // goes to the default backend, not to a less specific host's rules (as nginx does).
         for class in [&exact as &dyn Fn(&Host) -> bool, &wildcard, &any] {
-            let paths = self.rules.iter().filter(|(h, _)| class(h)).flat_map(|(_, p)| p);
-            if let Some(hit) = best_path(paths, path) {
-                return Some(hit);
+            if !self.rules.iter().any(|(h, _)| class(h)) {
+                continue;
             }
+            let paths = self.rules.iter().filter(|(h, _)| class(h)).flat_map(|(_, p)| p);
+            return best_path(paths, path).or(self.default.as_ref());
         }
         self.default.as_ref()
     }
@@ -206,6 +209,19 @@ mod tests {
         assert_eq!(routed(&r, "blog.example.com", "/x"), Some("wild".into()));
         assert_eq!(routed(&r, "a.b.example.com", "/any/1"), Some("anyhost".into()), "one label only");
         assert_eq!(routed(&r, "example.com", "/nothing"), Some("fallback".into()));
+        assert_eq!(routed(&r, "blog.example.com", "/any/1"), Some("wild".into()), "the host's rules decide");
+        let b = ing(
+            "b",
+            json!({"defaultBackend": to("fallback"), "rules": [
+            {"host": "only.example", "http": {"paths": [{"path": "/a", "pathType": "Prefix", "backend": to("a")}]}},
+            {"http": {"paths": [{"path": "/b", "pathType": "Prefix", "backend": to("anyhost")}]}}]}),
+        );
+        let r = Routes::build([&b]);
+        assert_eq!(
+            routed(&r, "only.example", "/b"),
+            Some("fallback".into()),
+            "no falling through to other hosts"
+        );
     }
 
     #[test]
