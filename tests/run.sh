@@ -22,6 +22,8 @@ fi
 export WASMKUBE_TEST_VENV=$VENV
 # redis-cli / redis-benchmark drive the kv guest in the pod-sandbox tests.
 command -v redis-cli >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq redis-tools; }
+# dig asks the cluster DNS server in the services tests.
+command -v dig >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq bind9-dnsutils; }
 
 say "guest components (installs the wasm toolchain if missing)"
 bash guest-examples/build.sh

@@ -158,3 +158,49 @@ fn cluster_ips_and_node_ports_are_unique_and_released_on_delete() {
     assert_eq!(jsonpath(&s, "svc/b", "{.spec.clusterIP}"), "");
     s.apply(&format!("{}  clusterIP: {b_ip}\n", svc("reuse", "")), &[]);
 }
+
+fn dig(port: u16, args: &[&str]) -> String {
+    let out = std::process::Command::new("dig")
+        .args(["@127.0.0.1", "-p", &port.to_string(), "+short", "+time=2", "+tries=2"])
+        .args(args)
+        .output()
+        .expect("running dig (bind9-dnsutils)");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn the_cluster_dns_server_answers_dig_for_services_pods_and_named_ports() {
+    let dns = free_port();
+    let s = Server::start_with(&["--dns-listen", &format!("127.0.0.1:{dns}")]);
+    s.apply(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: db}\nspec:\n  ports: [{name: sql, port: 5432}]\n---\n\
+         apiVersion: v1\nkind: Service\nmetadata: {name: ext}\nspec:\n  type: ExternalName\n  externalName: example.org\n",
+        &[],
+    );
+    let ip = jsonpath(&s, "svc/db", "{.spec.clusterIP}");
+    assert!(
+        eventually(20, || dig(dns, &["db.default.svc.cluster.local"]) == ip),
+        "dig: {:?}",
+        dig(dns, &["db.default.svc.cluster.local"])
+    );
+    // Over TCP too.
+    assert_eq!(dig(dns, &["+tcp", "db.default.svc.cluster.local"]), ip);
+    assert_eq!(
+        dig(dns, &["SRV", "_sql._tcp.db.default.svc.cluster.local"]),
+        "0 100 5432 db.default.svc.cluster.local."
+    );
+    assert_eq!(dig(dns, &["ext.default.svc.cluster.local"]), "example.org.", "ExternalName is a CNAME");
+    assert_eq!(dig(dns, &["10-244-3-4.default.pod.cluster.local"]), "10.244.3.4");
+    let full = |name: &str| {
+        let out = std::process::Command::new("dig")
+            .args(["@127.0.0.1", "-p", &dns.to_string(), "+time=2", "+tries=1", name])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(full("nope.default.svc.cluster.local").contains("status: NXDOMAIN"));
+    assert!(full("example.org").contains("status: REFUSED"), "names outside the cluster are not forwarded");
+    let endpoints: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.data().join("endpoints.json")).unwrap()).unwrap();
+    assert_eq!(endpoints["dns"], format!("127.0.0.1:{dns}"));
+}

@@ -41,6 +41,10 @@ pub struct ServerArgs {
     /// Serve Ingresses (class `wasmkube`) here, e.g. `127.0.0.1:8080`; no ingress without it.
     #[arg(long)]
     ingress_listen: Option<SocketAddr>,
+    /// Serve cluster DNS (UDP and TCP) here, e.g. `127.0.0.1:5353`, for clients outside the pod
+    /// network (pods resolve cluster names without it).
+    #[arg(long)]
+    dns_listen: Option<SocketAddr>,
 }
 
 pub fn run(args: ServerArgs) -> anyhow::Result<()> {
@@ -83,8 +87,23 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let dns = match args.dns_listen {
+        Some(at) => {
+            let udp = tokio::net::UdpSocket::bind(at)
+                .await
+                .with_context(|| format!("binding DNS (UDP) to {at}"))?;
+            let bound = udp.local_addr()?;
+            let tcp = tokio::net::TcpListener::bind(bound)
+                .await
+                .with_context(|| format!("binding DNS (TCP) to {bound}"))?;
+            wasmkube_node::dns::start(&node, udp, tcp);
+            println!("wasmkube: cluster DNS on {bound} (UDP and TCP)");
+            Some(bound)
+        }
+        None => None,
+    };
     write_kubeconfig(&args.data_dir, addr)?;
-    write_endpoints(&args.data_dir, addr, ingress)?;
+    write_endpoints(&args.data_dir, addr, ingress, dns)?;
     println!("wasmkube: API listening on http://{addr}");
     println!("wasmkube: kubeconfig at {}", args.data_dir.join("kubeconfig").display());
     println!("wasmkube: node {} running wasm pods", node.name());
@@ -136,10 +155,18 @@ fn write_kubeconfig(dir: &Path, addr: SocketAddr) -> anyhow::Result<()> {
     write_atomic(&dir.join("kubeconfig"), &kubeconfig)
 }
 
-fn write_endpoints(dir: &Path, api: SocketAddr, ingress: Option<SocketAddr>) -> anyhow::Result<()> {
+fn write_endpoints(
+    dir: &Path,
+    api: SocketAddr,
+    ingress: Option<SocketAddr>,
+    dns: Option<SocketAddr>,
+) -> anyhow::Result<()> {
     let mut endpoints = serde_json::json!({ "api": api.to_string() });
     if let Some(ingress) = ingress {
         endpoints["ingress"] = serde_json::json!(ingress.to_string());
+    }
+    if let Some(dns) = dns {
+        endpoints["dns"] = serde_json::json!(dns.to_string());
     }
     write_atomic(&dir.join("endpoints.json"), &format!("{endpoints:#}\n"))
 }

@@ -5,6 +5,7 @@
 //! Layout:
 //! - [`register`]: the Node object (capacity, conditions, addresses) and the Lease heartbeat.
 //! - [`sync`]: the watch of this node's pods; one [`worker`] per pod.
+//! - [`dns`]: cluster DNS (hickory-server) for clients outside the pod network.
 //! - [`ingress`]: the Ingress controller for class `wasmkube`: an HTTP/1.1 proxy routing by
 //!   the Ingresses' rules to Services.
 //! - `services`: kube-proxy's job — Services and EndpointSlices programmed into the pod
@@ -20,6 +21,7 @@
 //! **Architecture Invariant:** the agent talks to the cluster only through
 //! [`wasmkube_apiserver::Api`], the same checked path a user's request takes.
 
+pub mod dns;
 pub mod env;
 pub mod ingress;
 pub mod logs;
