@@ -2,7 +2,7 @@
 //! pods bound to the node run, report status, probes, restarts, logs and events, and come back
 //! after the server restarts.
 
-use crate::support::{Server, eventually, import};
+use crate::support::{READY_WEB, Server, eventually, import};
 use std::io::Read;
 use std::process::{Command, Stdio};
 
@@ -64,11 +64,7 @@ kind: Pod
 metadata: {{name: web}}
 spec:
   nodeName: {node}
-  containers:
-  - name: web
-    image: http-hello:latest
-    ports: [{{containerPort: 8080, name: http}}]
-    readinessProbe: {{httpGet: {{path: /, port: http}}, periodSeconds: 1}}
+  {READY_WEB}
 ---
 apiVersion: v1
 kind: Pod

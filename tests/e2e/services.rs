@@ -20,6 +20,14 @@ fn get(port: u16, path: &str) -> Option<String> {
     Some(text)
 }
 
+/// An `http-hello` pod whose `/fetch?url=` is reachable from the test on 127.0.0.1:`port`.
+fn client_pod(namespace: &str, port: u16) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: client, namespace: {namespace}}}\nspec:\n  \
+         containers: [{{name: web, image: \"http-hello:latest\", ports: [{{containerPort: 8080, hostPort: {port}}}]}}]\n"
+    )
+}
+
 fn jsonpath(s: &Server, what: &str, path: &str) -> String {
     let out = s.kubectl(&["get", what, "-o", &format!("jsonpath={path}")]);
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -42,11 +50,7 @@ spec:
   template:
     metadata: {{labels: {{app: web}}}}
     spec:
-      containers:
-      - name: web
-        image: http-hello:latest
-        ports: [{{containerPort: 8080, name: http}}]
-        readinessProbe: {{httpGet: {{path: /, port: http}}, periodSeconds: 1}}
+      {READY_WEB}
 ---
 apiVersion: v1
 kind: Service
@@ -56,15 +60,8 @@ spec:
   selector: {{app: web}}
   ports: [{{name: http, port: 80, targetPort: http}}]
 ---
-apiVersion: v1
-kind: Pod
-metadata: {{name: client}}
-spec:
-  containers:
-  - name: web
-    image: http-hello:latest
-    ports: [{{containerPort: 8080, hostPort: {client_port}}}]
-"#
+{}"#,
+            client_pod("default", client_port)
         ),
         &[],
     );
@@ -203,4 +200,49 @@ fn the_cluster_dns_server_answers_dig_for_services_pods_and_named_ports() {
     let endpoints: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(s.data().join("endpoints.json")).unwrap()).unwrap();
     assert_eq!(endpoints["dns"], format!("127.0.0.1:{dns}"));
+}
+
+#[test]
+fn network_policy_refuses_other_namespaces_until_a_policy_admits_them() {
+    let s = Server::start();
+    import(s.data(), &["http-hello"]);
+    let client_port = free_port();
+    s.k(&["create", "namespace", "a"]);
+    s.k(&["create", "namespace", "b"]);
+    s.apply(
+        &format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: web, namespace: b, labels: {{app: web}}}}
+spec:
+  {READY_WEB}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web, namespace: b}}
+spec:
+  selector: {{app: web}}
+  ports: [{{port: 80, targetPort: http}}]
+---
+{}"#,
+            client_pod("a", client_port)
+        ),
+        &[],
+    );
+    let fetch = || get(client_port, "/fetch?url=http://web.b/").unwrap_or_default();
+    assert!(eventually(30, || fetch().contains("hello from web")), "open before any policy: {}", fetch());
+    s.apply(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: b}\nspec:\n  \
+         podSelector: {}\n  policyTypes: [Ingress]\n",
+        &[],
+    );
+    assert!(eventually(10, || fetch().starts_with("HTTP/1.1 502")), "default deny: {}", fetch());
+    s.apply(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: from-a, namespace: b}\nspec:\n  \
+         podSelector: {matchLabels: {app: web}}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: \
+         {kubernetes.io/metadata.name: a}}}]\n    ports: [{port: http}]\n",
+        &[],
+    );
+    assert!(eventually(10, || fetch().contains("hello from web")), "admitted from a: {}", fetch());
 }

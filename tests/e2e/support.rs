@@ -241,6 +241,11 @@ pub fn guest(name: &str) -> PathBuf {
 }
 
 /// `wasmkube image import` the named guests into `data`.
+/// A pod spec's `containers`, in flow style (fits at any indentation): one `http-hello` named
+/// `web` serving its named port `http` (8080), Ready once it answers.
+pub const READY_WEB: &str = "containers: [{name: web, image: \"http-hello:latest\", \
+    ports: [{containerPort: 8080, name: http}], readinessProbe: {httpGet: {path: /, port: http}, periodSeconds: 1}}]";
+
 pub fn import(data: &Path, names: &[&str]) {
     let mut cmd = Command::new(BIN);
     cmd.args(["image", "import", "--data-dir"]).arg(data);

@@ -41,7 +41,7 @@ pub mod view;
 pub use host_port::{forward_host_port, forward_node_port};
 pub use http::PodHttpHooks;
 pub use linker::add_to_linker;
-pub use node::{EgressPolicy, NodeNetwork};
+pub use node::{ConnectPolicy, EgressPolicy, NodeNetwork};
 pub use services::{Resolved, Service, ServiceAddress, ServicePort};
 pub use view::{PodNet, PodSockets};
 

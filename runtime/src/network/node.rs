@@ -77,15 +77,23 @@ struct State {
 /// Ephemeral ports, as Linux's default `ip_local_port_range`.
 const EPHEMERAL: std::ops::RangeInclusive<u16> = 32768..=60999;
 
+/// Whether one pod may connect to another pod's port: the cluster's NetworkPolicies, which the
+/// node agent keeps. `from` is the client pod's IP, or 0.0.0.0 for a connection from the node
+/// itself (a NodePort, the ingress). Without one, everything is allowed.
+pub trait ConnectPolicy: Send + Sync + 'static {
+    fn allows(&self, from: Ipv4Addr, to: Ipv4Addr, proto: Proto, port: u16) -> bool;
+}
+
 #[derive(Default)]
 pub struct NodeNetwork {
     state: Mutex<State>,
     egress: EgressPolicy,
+    policy: std::sync::RwLock<Option<Arc<dyn ConnectPolicy>>>,
 }
 
 impl NodeNetwork {
     pub fn new(egress: EgressPolicy) -> Self {
-        NodeNetwork { state: Mutex::default(), egress }
+        NodeNetwork { state: Mutex::default(), egress, policy: Default::default() }
     }
 
     /// A pod joins the node's network with its IP, hostname and namespace.
@@ -98,6 +106,16 @@ impl NodeNetwork {
     /// ever a pod or a Service, never a real destination, even where egress allows its range.
     pub fn set_virtual_ranges(&self, ranges: &[(Ipv4Addr, u8)]) {
         self.lock().virtual_ranges = ranges.iter().map(|(ip, prefix)| Cidr::new(*ip, *prefix)).collect();
+    }
+
+    /// Enforce `policy` on every connect and datagram between pods from now on.
+    pub fn set_policy(&self, policy: Arc<dyn ConnectPolicy>) {
+        *self.policy.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(policy);
+    }
+
+    fn allowed(&self, from: Ipv4Addr, to: Ipv4Addr, proto: Proto, port: u16) -> bool {
+        let policy = self.policy.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        policy.as_ref().is_none_or(|p| p.allows(from, to, proto, port))
     }
 
     /// Program a Service (replacing what was known of it).
@@ -190,7 +208,8 @@ impl PodNetwork for NodeNetwork {
                     _ => None,
                 }
             };
-            let chosen = services.pick(pod, ip, proto, to.port(), |e| listening(e).is_some());
+            let allowed = |e: SocketAddrV4| self.allowed(pod, *e.ip(), proto, e.port());
+            let chosen = services.pick(pod, ip, proto, to.port(), |e| listening(e).is_some() && allowed(e));
             return chosen.and_then(listening).ok_or(NetError::Refused(to));
         }
         let (target, same_pod) = if ip.is_loopback() || ip.is_unspecified() || ip == pod {
@@ -206,6 +225,9 @@ impl PodNetwork for NodeNetwork {
         } else {
             return Err(NetError::Denied(to));
         };
+        if !same_pod && !self.allowed(pod, target, proto, to.port()) {
+            return Err(NetError::Denied(to));
+        }
         match s.ports.get(&(target, proto, to.port())) {
             Some(Port::Published { host, loopback_only }) if same_pod || !loopback_only => Ok(*host),
             _ => Err(NetError::Refused(to)),
@@ -320,6 +342,31 @@ mod tests {
         let gone_pod = SocketAddr::from((Ipv4Addr::new(10, 244, 9, 9), 80));
         assert_eq!(n.route(A, Proto::Tcp, gone_pod), Err(NetError::Refused(gone_pod)));
         assert_eq!(n.route(A, Proto::Tcp, elsewhere), Ok(elsewhere), "other 10.x addresses follow egress");
+    }
+
+    #[test]
+    fn a_policy_decides_pod_to_pod_connects_directly_and_through_services() {
+        struct OnlyFrom(Ipv4Addr);
+        impl ConnectPolicy for OnlyFrom {
+            fn allows(&self, from: Ipv4Addr, _to: Ipv4Addr, _proto: Proto, _port: u16) -> bool {
+                from == self.0
+            }
+        }
+        let n = NodeNetwork::default();
+        n.add_pod(A, "a", "default");
+        n.add_pod(B, "b", "default");
+        n.reserve(B, Proto::Tcp, 80).unwrap();
+        n.publish(B, Proto::Tcp, 80, host(40010), false);
+        n.set_policy(Arc::new(OnlyFrom(Ipv4Addr::new(10, 244, 0, 77))));
+        let to_b = SocketAddr::from((B, 80));
+        assert_eq!(n.route(A, Proto::Tcp, to_b), Err(NetError::Denied(to_b)));
+        assert_eq!(
+            n.route(B, Proto::Tcp, SocketAddr::from((Ipv4Addr::LOCALHOST, 80))),
+            Ok(host(40010)),
+            "own pod"
+        );
+        n.set_policy(Arc::new(OnlyFrom(A)));
+        assert_eq!(n.route(A, Proto::Tcp, to_b), Ok(host(40010)));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! - [`dns`]: cluster DNS (hickory-server) for clients outside the pod network.
 //! - [`ingress`]: the Ingress controller for class `wasmkube`: an HTTP/1.1 proxy routing by
 //!   the Ingresses' rules to Services.
+//! - `policy`: NetworkPolicy, checked by the pod network on every pod-to-pod connect.
 //! - `services`: kube-proxy's job — Services and EndpointSlices programmed into the pod
 //!   network (cluster IPs balanced at connect time, cluster names), NodePort listeners.
 //! - [`worker`]: one pod's lifecycle: resolve, start, observe, probe, terminate, clean up.
@@ -26,6 +27,7 @@ pub mod env;
 pub mod ingress;
 pub mod logs;
 mod lookup;
+mod policy;
 mod probes;
 mod register;
 mod services;
@@ -113,6 +115,9 @@ impl NodeAgent {
         tokio::spawn(register::run(agent.clone()));
         tokio::spawn(sync::run(agent.clone()));
         tokio::spawn(services::run(agent.clone()));
+        let policies = policy::Policies::default();
+        agent.inner.runtime.network().set_policy(Arc::new(policies.clone()));
+        tokio::spawn(policy::run(agent.clone(), policies));
         if let Some(dir) = agent.inner.config.manifests_dir.clone() {
             tokio::spawn(static_pods::run(agent.clone(), dir));
         }

@@ -1,0 +1,311 @@
+//! NetworkPolicy, enforced where every pod-to-pod connection is made: the pod network asks
+//! [`Policies::allows`] before it routes a connect (or a datagram) from one pod to another,
+//! directly or through a Service. Semantics as upstream's: a pod selected by a policy with
+//! `Ingress` (or `Egress`) in its `policyTypes` is isolated in that direction, and then only
+//! what some selecting policy's rules allow gets through — peers by podSelector (in the
+//! policy's namespace), namespaceSelector (optionally narrowed by a podSelector) or ipBlock,
+//! ports by number, name or range. A connection must be allowed out of the client and into the
+//! server. Something a CNI plugin does elsewhere, done here in the socket layer.
+
+use crate::NodeAgent;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::net::Ipv4Addr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use wasmkube_api::meta;
+use wasmkube_api::selector::LabelSelector;
+use wasmkube_runtime::network::{ConnectPolicy, Proto};
+
+/// A pod as policies see it.
+#[derive(Debug, Clone, Default)]
+struct PodView {
+    namespace: String,
+    labels: Map<String, Value>,
+    /// Named container ports: name -> (protocol, port).
+    ports: HashMap<String, (Proto, u16)>,
+}
+
+#[derive(Default)]
+struct Table {
+    pods: HashMap<Ipv4Addr, PodView>,
+    /// pod key -> its IP, to forget a deleted pod.
+    pod_ips: HashMap<(String, String), Ipv4Addr>,
+    namespaces: HashMap<String, Map<String, Value>>,
+    policies: BTreeMap<(String, String), Arc<Value>>,
+}
+
+#[derive(Default, Clone)]
+pub(crate) struct Policies {
+    table: Arc<RwLock<Table>>,
+}
+
+pub(crate) async fn run(agent: NodeAgent, policies: Policies) {
+    loop {
+        if let Err(e) = policies.follow(&agent).await {
+            tracing::warn!(error = %e, "network policy watch ended; relisting");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+fn protocol(v: Option<&Value>) -> Option<Proto> {
+    match v.and_then(Value::as_str).unwrap_or("TCP") {
+        "TCP" => Some(Proto::Tcp),
+        "UDP" => Some(Proto::Udp),
+        _ => None,
+    }
+}
+
+impl Policies {
+    async fn follow(&self, agent: &NodeAgent) -> Result<(), wasmkube_api::ApiError> {
+        use futures::StreamExt;
+        let (objects, mut events) = agent.inner.api.list_watch_everything().await?;
+        {
+            let mut t = self.write();
+            *t = Table::default();
+            for (def, obj) in &objects {
+                t.take(def.storage, obj, false);
+            }
+        }
+        while let Some(ev) = events.next().await {
+            let ev = ev?;
+            self.write().take(ev.def.storage, &ev.object, ev.deleted);
+        }
+        Ok(())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Table> {
+        self.table.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Table {
+    fn take(&mut self, storage: &str, obj: &Arc<Value>, deleted: bool) {
+        let key = (meta::namespace(obj).to_string(), meta::name(obj).to_string());
+        match storage {
+            "pods" => {
+                if let Some(ip) = self.pod_ips.remove(&key) {
+                    self.pods.remove(&ip);
+                }
+                let ip = obj.pointer("/status/podIP").and_then(Value::as_str).and_then(|s| s.parse().ok());
+                if let (false, Some(ip)) = (deleted, ip) {
+                    self.pods.insert(ip, pod_view(obj));
+                    self.pod_ips.insert(key, ip);
+                }
+            }
+            "namespaces" => {
+                if deleted {
+                    self.namespaces.remove(&key.1);
+                } else {
+                    self.namespaces.insert(key.1, meta::labels(obj).cloned().unwrap_or_default());
+                }
+            }
+            "networking.k8s.io/networkpolicies" => {
+                if deleted {
+                    self.policies.remove(&key);
+                } else {
+                    self.policies.insert(key, obj.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The policies of `pod`'s namespace that select it and cover `direction`.
+    fn selecting<'a>(&'a self, pod: &'a PodView, direction: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+        self.policies.values().map(|p| p.as_ref()).filter(move |p| {
+            meta::namespace(p) == pod.namespace
+                && selects(p.pointer("/spec/podSelector"), &pod.labels)
+                && covers(p, direction)
+        })
+    }
+
+    /// Whether `peer` (a `from`/`to` entry of a rule in a policy of `policy_ns`) matches the
+    /// other end of the connection.
+    fn peer_matches(&self, peer: &Value, policy_ns: &str, other: Ipv4Addr) -> bool {
+        if let Some(block) = peer.get("ipBlock") {
+            return ip_block(block, other);
+        }
+        let Some(pod) = self.pods.get(&other) else { return false };
+        let ns_ok = match peer.get("namespaceSelector") {
+            Some(sel) => selects(Some(sel), self.namespaces.get(&pod.namespace).unwrap_or(&Map::new())),
+            None => pod.namespace == policy_ns,
+        };
+        ns_ok && peer.get("podSelector").is_none_or(|sel| selects(Some(sel), &pod.labels))
+    }
+
+    /// Whether a policy's `ingress` rules (`from` peers) or `egress` rules (`to` peers) let
+    /// `other` (the far end) through to `target`.
+    fn rules_allow(&self, policy: &Value, egress: bool, other: Ipv4Addr, target: &Target<'_>) -> bool {
+        let ns = meta::namespace(policy);
+        let (key, peers_key) = if egress { ("egress", "to") } else { ("ingress", "from") };
+        policy.pointer(&format!("/spec/{key}")).and_then(Value::as_array).into_iter().flatten().any(|rule| {
+            let peers = rule.get(peers_key).and_then(Value::as_array);
+            let peer_ok =
+                peers.is_none_or(|p| p.is_empty() || p.iter().any(|peer| self.peer_matches(peer, ns, other)));
+            let ports = rule.get("ports").and_then(Value::as_array);
+            let port_ok = ports.is_none_or(|p| p.is_empty() || p.iter().any(|pp| port_matches(pp, target)));
+            peer_ok && port_ok
+        })
+    }
+}
+
+/// The serving end of a connection: its pod (when it is one), protocol and port.
+struct Target<'a> {
+    server: Option<&'a PodView>,
+    proto: Proto,
+    port: u16,
+}
+
+impl ConnectPolicy for Policies {
+    fn allows(&self, from: Ipv4Addr, to: Ipv4Addr, proto: Proto, port: u16) -> bool {
+        let t = self.table.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let server = t.pods.get(&to);
+        let target = Target { server, proto, port };
+        // Out of the client.
+        if let Some(client) = t.pods.get(&from) {
+            let mut selecting = t.selecting(client, "Egress").peekable();
+            if selecting.peek().is_some() && !selecting.any(|p| t.rules_allow(p, true, to, &target)) {
+                return false;
+            }
+        }
+        // Into the server.
+        if let Some(server) = server {
+            let mut selecting = t.selecting(server, "Ingress").peekable();
+            if selecting.peek().is_some() && !selecting.any(|p| t.rules_allow(p, false, from, &target)) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+fn pod_view(pod: &Value) -> PodView {
+    let mut ports = HashMap::new();
+    for key in ["containers", "initContainers"] {
+        for c in pod.pointer(&format!("/spec/{key}")).and_then(Value::as_array).into_iter().flatten() {
+            for p in c.get("ports").and_then(Value::as_array).into_iter().flatten() {
+                let (Some(name), Some(number), Some(proto)) = (
+                    p.get("name").and_then(Value::as_str),
+                    p.get("containerPort").and_then(Value::as_u64).and_then(|n| u16::try_from(n).ok()),
+                    protocol(p.get("protocol")),
+                ) else {
+                    continue;
+                };
+                ports.insert(name.to_string(), (proto, number));
+            }
+        }
+    }
+    PodView {
+        namespace: meta::namespace(pod).to_string(),
+        labels: meta::labels(pod).cloned().unwrap_or_default(),
+        ports,
+    }
+}
+
+/// An unparseable selector selects nothing (validation refuses those anyway).
+fn selects(selector: Option<&Value>, labels: &Map<String, Value>) -> bool {
+    match selector {
+        None => true,
+        Some(sel) => LabelSelector::from_json(sel).is_ok_and(|s| s.matches(Some(labels))),
+    }
+}
+
+/// `policyTypes`, defaulted as upstream does: Ingress always, Egress when there are egress rules.
+fn covers(policy: &Value, direction: &str) -> bool {
+    match policy.pointer("/spec/policyTypes").and_then(Value::as_array) {
+        Some(types) if !types.is_empty() => types.iter().any(|t| t.as_str() == Some(direction)),
+        _ => direction == "Ingress" || policy.pointer("/spec/egress").is_some_and(|e| !e.is_null()),
+    }
+}
+
+fn port_matches(rule: &Value, target: &Target<'_>) -> bool {
+    if protocol(rule.get("protocol")) != Some(target.proto) {
+        return false;
+    }
+    match rule.get("port") {
+        None | Some(Value::Null) => true,
+        Some(Value::String(name)) => target
+            .server
+            .and_then(|s| s.ports.get(name))
+            .is_some_and(|(p, n)| *p == target.proto && *n == target.port),
+        Some(v) => {
+            let start = v.as_u64().unwrap_or(0);
+            let end = rule.get("endPort").and_then(Value::as_u64).unwrap_or(start);
+            (start..=end).contains(&u64::from(target.port))
+        }
+    }
+}
+
+fn ip_block(block: &Value, ip: Ipv4Addr) -> bool {
+    let inside = |cidr: &str| {
+        let Some((net, prefix)) = cidr.split_once('/') else { return false };
+        let (Ok(net), Ok(prefix)) = (net.parse::<Ipv4Addr>(), prefix.parse::<u32>()) else { return false };
+        let mask = if prefix == 0 { 0 } else { u32::MAX.checked_shl(32 - prefix.min(32)).unwrap_or(0) };
+        u32::from(ip) & mask == u32::from(net) & mask
+    };
+    let cidr = block.get("cidr").and_then(Value::as_str).unwrap_or("");
+    let except =
+        block.get("except").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str);
+    inside(cidr) && !except.into_iter().any(inside)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const A: Ipv4Addr = Ipv4Addr::new(10, 244, 0, 2);
+    const B: Ipv4Addr = Ipv4Addr::new(10, 244, 0, 3);
+
+    fn table(policies: &[Value]) -> Policies {
+        let p = Policies::default();
+        {
+            let mut t = p.write();
+            let pod = |ns: &str, name: &str, ip: &str, labels: Value| {
+                Arc::new(json!({"metadata": {"namespace": ns, "name": name, "labels": labels},
+                    "spec": {"containers": [{"name": "c", "ports": [{"name": "http", "containerPort": 8080}]}]},
+                    "status": {"podIP": ip}}))
+            };
+            t.take("pods", &pod("a", "client", "10.244.0.2", json!({"role": "client"})), false);
+            t.take("pods", &pod("b", "server", "10.244.0.3", json!({"app": "web"})), false);
+            t.take(
+                "namespaces",
+                &Arc::new(json!({"metadata": {"name": "a", "labels": {"team": "a"}}})),
+                false,
+            );
+            t.take(
+                "namespaces",
+                &Arc::new(json!({"metadata": {"name": "b", "labels": {"team": "b"}}})),
+                false,
+            );
+            for (i, pol) in policies.iter().enumerate() {
+                let mut pol = pol.clone();
+                pol["metadata"] = json!({"namespace": "b", "name": format!("p{i}")});
+                t.take("networking.k8s.io/networkpolicies", &Arc::new(pol), false);
+            }
+        }
+        p
+    }
+
+    #[test]
+    fn default_deny_then_a_namespace_and_port_allowance() {
+        assert!(table(&[]).allows(A, B, Proto::Tcp, 8080), "no policy: open");
+        let deny = json!({"spec": {"podSelector": {}, "policyTypes": ["Ingress"]}});
+        assert!(!table(std::slice::from_ref(&deny)).allows(A, B, Proto::Tcp, 8080));
+        let allow = json!({"spec": {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{
+            "from": [{"namespaceSelector": {"matchLabels": {"team": "a"}}}], "ports": [{"port": "http"}]}]}});
+        let t = table(&[deny.clone(), allow]);
+        assert!(t.allows(A, B, Proto::Tcp, 8080), "allowed from namespace a on the named port");
+        assert!(!t.allows(A, B, Proto::Tcp, 9090), "only that port");
+        assert!(!t.allows(A, B, Proto::Udp, 8080), "only TCP");
+        let same_ns_only = json!({"spec": {"podSelector": {}, "ingress": [{"from": [{"podSelector": {}}]}]}});
+        assert!(
+            !table(&[same_ns_only]).allows(A, B, Proto::Tcp, 8080),
+            "a podSelector alone means the policy's namespace"
+        );
+        let block = json!({"spec": {"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": "10.244.0.0/16", "except": ["10.244.0.2/32"]}}]}]}});
+        assert!(!table(&[block]).allows(A, B, Proto::Tcp, 8080), "except wins");
+    }
+}
