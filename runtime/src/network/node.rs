@@ -127,9 +127,9 @@ impl NodeNetwork {
         self.lock().services.remove(namespace, name);
     }
 
-    /// Every Service the node knows.
-    pub fn services(&self) -> Vec<Arc<Service>> {
-        self.lock().services.all()
+    /// One Service, as last programmed (for the ingress and the DNS server).
+    pub fn service(&self, namespace: &str, name: &str) -> Option<Arc<Service>> {
+        self.lock().services.get(namespace, name)
     }
 
     /// A cluster name as a pod in `namespace` would resolve it (the DNS server's view).

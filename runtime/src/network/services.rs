@@ -155,9 +155,8 @@ impl ServiceTable {
         })
     }
 
-    /// Every service, for the DNS server and the node's NodePorts.
-    pub(crate) fn all(&self) -> Vec<Arc<Service>> {
-        self.by_name.values().cloned().collect()
+    pub(crate) fn get(&self, namespace: &str, name: &str) -> Option<Arc<Service>> {
+        self.by_name.get(&(namespace.to_string(), name.to_string())).cloned()
     }
 }
 

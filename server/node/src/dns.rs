@@ -87,8 +87,7 @@ impl ClusterDns {
             _ => return Answer::NoSuchName,
         };
         let port_name = port.trim_start_matches('_');
-        let services = self.net.services();
-        let Some(service) = services.iter().find(|s| s.namespace == *ns && s.name == *svc) else {
+        let Some(service) = self.net.service(ns, svc) else {
             return Answer::NoSuchName;
         };
         let Some(sp) = service.ports.iter().find(|p| p.proto == proto && p.name == port_name) else {

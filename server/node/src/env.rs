@@ -41,19 +41,18 @@ pub fn resolve(
         }
     }
     // One entry per name, the last definition winning, in order of first appearance.
-    let mut last: HashMap<String, String> = HashMap::new();
-    for (k, v) in &out {
-        last.insert(k.clone(), v.clone());
+    let mut merged: Vec<(String, String)> = Vec::with_capacity(out.len());
+    let mut at: HashMap<String, usize> = HashMap::new();
+    for (k, v) in out {
+        match at.get(&k) {
+            Some(&i) => merged[i].1 = v,
+            None => {
+                at.insert(k.clone(), merged.len());
+                merged.push((k, v));
+            }
+        }
     }
-    let mut seen = std::collections::HashSet::new();
-    Ok(out
-        .into_iter()
-        .filter(|(k, _)| seen.insert(k.clone()))
-        .map(|(k, _)| {
-            let v = last[&k].clone();
-            (k, v)
-        })
-        .collect())
+    Ok(merged)
 }
 
 /// The kubelet's Docker-link style variables for Services with a cluster IP: `<NAME>_SERVICE_HOST`,

@@ -20,7 +20,7 @@ mod watch;
 pub use create::SYSTEM_NAMESPACES;
 pub use delete::{DeleteOptions, Deleted};
 pub use feed::{AnyEvent, EverythingStream, Subscription};
-pub use ipam::{NODE_PORTS, ServiceCidr};
+pub use ipam::ServiceCidr;
 pub use list::{ListOptions, ObjectList};
 pub use patch::PatchType;
 pub use watch::{WatchEvent, WatchOptions};

@@ -167,8 +167,7 @@ fn strip_hop_by_hop(headers: &mut header::HeaderMap) {
 
 /// The cluster IP and port an Ingress backend names.
 fn service_address(net: &wasmkube_runtime::NodeNetwork, backend: &Backend) -> Option<SocketAddrV4> {
-    let svc =
-        net.services().into_iter().find(|s| s.namespace == backend.namespace && s.name == backend.service)?;
+    let svc = net.service(&backend.namespace, &backend.service)?;
     let ServiceAddress::ClusterIp(ip) = svc.address else { return None };
     let port = svc.ports.iter().find(|p| {
         p.proto == Proto::Tcp
