@@ -1,5 +1,7 @@
 //! `wasi:http/proxy` containers: HTTP/1.1 on listeners the caller binds, a fresh instance per
-//! request (or one reused instance, as an option), graceful drain when the pod stops.
+//! request (or one reused instance, as an option), graceful drain when the pod stops. A
+//! container on the pod network also takes requests in-process ([`crate::network::LocalHttp`]):
+//! the ingress hands them over without a socket hop, and the drain waits for those too.
 
 use super::{ContainerEnv, Outcome, describe};
 use crate::cache::Prepared;
@@ -11,7 +13,7 @@ use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::sync::Arc;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Mutex, mpsc, oneshot, watch};
+use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore, mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use wasmtime::Store;
 use wasmtime_wasi_http::WasiHttpView;
@@ -26,6 +28,10 @@ const DEFAULT_PORT: u16 = 8080;
 type Response = hyper::Response<HyperOutgoingBody>;
 type ResponseSender = oneshot::Sender<Result<Response, ErrorCode>>;
 
+/// A request body from a socket or handed over in-process.
+trait RequestBody: hyper::body::Body<Data = Bytes, Error = hyper::Error> + Send + 'static {}
+impl<B: hyper::body::Body<Data = Bytes, Error = hyper::Error> + Send + 'static> RequestBody for B {}
+
 /// A warm instance kept between requests (only with `reuse_instances`).
 type WarmInstance = Arc<Mutex<Option<(Store<Host>, Proxy)>>>;
 
@@ -34,7 +40,12 @@ struct Server {
     pre: ProxyPre<Host>,
     /// The warm instance when instances are reused; requests take turns on it.
     reused: Option<WarmInstance>,
+    /// One permit per in-process request being handled; the drain takes them all back.
+    in_process: Arc<Semaphore>,
 }
+
+/// More in-process requests than could ever be in flight at once.
+const IN_PROCESS_SLOTS: u32 = 1 << 20;
 
 pub(crate) async fn serve(
     env: Arc<ContainerEnv>,
@@ -46,14 +57,23 @@ pub(crate) async fn serve(
         let message = "the component does not export wasi:http/incoming-handler, so it cannot serve HTTP";
         return Outcome::error(128, "CreateContainerError", message.into());
     };
-    let mut reserved = PodPorts { env: env.clone(), ports: Vec::new() };
+    let mut reserved = PodPorts { env: env.clone(), ports: Vec::new(), local: Vec::new() };
     let ports = if ports.is_empty() { vec![DEFAULT_PORT] } else { ports };
     let listeners = match bind_all(&env, ports, &mut reserved) {
         Ok(listeners) => listeners,
         Err(message) => return Outcome::error(128, "CreateContainerError", message),
     };
     let reused = reuse.then(|| Arc::new(Mutex::new(None)));
-    let server = Arc::new(Server { env: env.clone(), pre, reused });
+    let in_process = Arc::new(Semaphore::new(IN_PROCESS_SLOTS as usize));
+    let server = Arc::new(Server { env: env.clone(), pre, reused, in_process });
+    if env.pod.options.ports.is_none() {
+        for listener in &listeners {
+            if let Ok(host) = listener.local_addr() {
+                env.pod.runtime.network.serve_local(host, Arc::new(InProcess(server.clone())));
+                reserved.local.push(host);
+            }
+        }
+    }
     let (accepted_tx, mut accepted) = mpsc::channel::<TcpStream>(64);
     let mut acceptors = JoinSet::new();
     for listener in listeners {
@@ -76,13 +96,42 @@ pub(crate) async fn serve(
     drop(reserved);
     shutdown_tx.send_replace(true);
     tracing::info!(in_flight = connections.len(), "draining HTTP connections");
-    let drained =
-        tokio::time::timeout_at(deadline, async { while connections.join_next().await.is_some() {} });
+    let drained = tokio::time::timeout_at(deadline, async {
+        while connections.join_next().await.is_some() {}
+        // In-process requests: every slot back means none is still being handled.
+        let all = server.in_process.acquire_many(IN_PROCESS_SLOTS).await;
+        server.in_process.close();
+        drop(all);
+    });
     if drained.await.is_err() {
         connections.abort_all();
+        server.in_process.close();
         return Outcome::killed();
     }
     Outcome::exited(0)
+}
+
+/// The container's handler as the pod network's in-process entry point.
+struct InProcess(Arc<Server>);
+
+impl crate::network::LocalHttp for InProcess {
+    fn call(
+        &self,
+        req: hyper::Request<crate::network::LocalBody>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>> {
+        let server = self.0.clone();
+        Box::pin(async move {
+            let Ok(slot) = server.in_process.clone().try_acquire_owned() else {
+                let mut stopped = error_response("the container is stopping");
+                *stopped.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
+                return stopped;
+            };
+            match server.clone().call(req, Some(slot)).await {
+                Ok(response) => response,
+                Err(message) => server.failed(&message),
+            }
+        })
+    }
 }
 
 /// The ports this run of the container holds in the pod's port space: given back when the run
@@ -90,11 +139,16 @@ pub(crate) async fn serve(
 struct PodPorts {
     env: Arc<ContainerEnv>,
     ports: Vec<u16>,
+    /// Listener addresses whose in-process entry point is registered.
+    local: Vec<std::net::SocketAddr>,
 }
 
 impl Drop for PodPorts {
     fn drop(&mut self) {
         use crate::network::{PodNetwork, Proto};
+        for host in self.local.drain(..) {
+            self.env.pod.runtime.network.stop_local(host);
+        }
         for port in self.ports.drain(..) {
             self.env.pod.runtime.network.release(self.env.pod.spec.pod_ip, Proto::Tcp, port);
         }
@@ -178,21 +232,29 @@ async fn serve_connection(server: Arc<Server>, stream: TcpStream, mut shutdown: 
 
 impl Server {
     async fn handle(self: Arc<Self>, req: hyper::Request<Incoming>) -> Result<Response, Infallible> {
-        match self.clone().call(req).await {
+        match self.clone().call(req, None).await {
             Ok(response) => Ok(response),
-            Err(message) => {
-                self.env.logs.write(Stream::Stderr, format!("request failed: {message}\n").as_bytes());
-                Ok(error_response(&message))
-            }
+            Err(message) => Ok(self.failed(&message)),
         }
     }
 
+    fn failed(&self, message: &str) -> Response {
+        self.env.logs.write(Stream::Stderr, format!("request failed: {message}\n").as_bytes());
+        error_response(message)
+    }
+
     /// Run the guest's handler in its own task (the response body may keep streaming after the
-    /// headers are returned) and wait for the response it sets.
-    async fn call(self: Arc<Self>, req: hyper::Request<Incoming>) -> Result<Response, String> {
+    /// headers are returned) and wait for the response it sets. `slot` (an in-process request's)
+    /// is held until the handler is done.
+    async fn call<B: RequestBody>(
+        self: Arc<Self>,
+        req: hyper::Request<B>,
+        slot: Option<OwnedSemaphorePermit>,
+    ) -> Result<Response, String> {
         let (tx, rx) = oneshot::channel();
         let server = self.clone();
         let task = tokio::spawn(async move {
+            let _slot = slot;
             tokio::select! {
                 result = server.run_handler(req, tx) => result.map_err(|e| describe(&e)),
                 () = killed_after_grace(&server.env) => Err("killed: the pod stopped".to_owned()),
@@ -209,7 +271,11 @@ impl Server {
         }
     }
 
-    async fn run_handler(&self, req: hyper::Request<Incoming>, tx: ResponseSender) -> wasmtime::Result<()> {
+    async fn run_handler<B: RequestBody>(
+        &self,
+        req: hyper::Request<B>,
+        tx: ResponseSender,
+    ) -> wasmtime::Result<()> {
         let Some(reused) = &self.reused else {
             let mut store = self.env.new_store().map_err(wasmtime::Error::msg)?;
             let proxy = self.pre.instantiate_async(&mut store).await?;
@@ -230,10 +296,10 @@ impl Server {
     }
 }
 
-async fn handle_in(
+async fn handle_in<B: RequestBody>(
     store: &mut Store<Host>,
     proxy: &Proxy,
-    req: hyper::Request<Incoming>,
+    req: hyper::Request<B>,
     tx: ResponseSender,
 ) -> wasmtime::Result<()> {
     let req = store.data_mut().http().new_incoming_request(Scheme::Http, req)?;

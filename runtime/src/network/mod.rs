@@ -27,6 +27,8 @@
 //! - [`add_to_linker`]: links all `wasi:sockets` interfaces to the wrapper.
 //! - [`forward_host_port`], [`forward_node_port`]: a hostPort (into a pod's port) and a
 //!   NodePort (into a Service), forwarding host connections into the pod network.
+//! - [`LocalHttp`]: an HTTP container's handler registered next to its listener, so the
+//!   ingress can hand a request over in-process instead of through the socket.
 
 mod host_port;
 mod http;
@@ -41,7 +43,7 @@ pub mod view;
 pub use host_port::{forward_host_port, forward_node_port};
 pub use http::PodHttpHooks;
 pub use linker::add_to_linker;
-pub use node::{ConnectPolicy, EgressPolicy, NodeNetwork};
+pub use node::{ConnectPolicy, EgressPolicy, LocalBody, LocalHttp, LocalResponse, NodeNetwork};
 pub use services::{Resolved, Service, ServiceAddress, ServicePort};
 pub use view::{PodNet, PodSockets};
 

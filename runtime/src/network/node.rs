@@ -84,16 +84,51 @@ pub trait ConnectPolicy: Send + Sync + 'static {
     fn allows(&self, from: Ipv4Addr, to: Ipv4Addr, proto: Proto, port: u16) -> bool;
 }
 
+/// What an HTTP component answers a request with.
+pub type LocalResponse = hyper::Response<wasmtime_wasi_http::p2::body::HyperOutgoingBody>;
+/// The body of a request handed to an HTTP component in-process.
+pub type LocalBody = http_body_util::combinators::UnsyncBoxBody<bytes::Bytes, hyper::Error>;
+
+/// An HTTP container's request handler, callable without a socket: the ingress hands a request
+/// to it in-process when the endpoint it picked is served by one on this node.
+pub trait LocalHttp: Send + Sync + 'static {
+    fn call(
+        &self,
+        req: hyper::Request<LocalBody>,
+    ) -> std::pin::Pin<Box<dyn Future<Output = LocalResponse> + Send>>;
+}
+
 #[derive(Default)]
 pub struct NodeNetwork {
     state: Mutex<State>,
     egress: EgressPolicy,
     policy: std::sync::RwLock<Option<Arc<dyn ConnectPolicy>>>,
+    /// HTTP containers' handlers, by the real address of the listener they also serve.
+    local_http: std::sync::RwLock<HashMap<SocketAddr, Arc<dyn LocalHttp>>>,
 }
 
 impl NodeNetwork {
     pub fn new(egress: EgressPolicy) -> Self {
-        NodeNetwork { state: Mutex::default(), egress, policy: Default::default() }
+        NodeNetwork {
+            state: Mutex::default(),
+            egress,
+            policy: Default::default(),
+            local_http: Default::default(),
+        }
+    }
+
+    /// The HTTP container listening at the real address `host` also takes requests in-process.
+    pub fn serve_local(&self, host: SocketAddr, handler: Arc<dyn LocalHttp>) {
+        self.local_http.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(host, handler);
+    }
+
+    pub fn stop_local(&self, host: SocketAddr) {
+        self.local_http.write().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&host);
+    }
+
+    /// The in-process handler behind a real address [`PodNetwork::route`] chose, if any.
+    pub fn local_http(&self, host: SocketAddr) -> Option<Arc<dyn LocalHttp>> {
+        self.local_http.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&host).cloned()
     }
 
     /// A pod joins the node's network with its IP, hostname and namespace.

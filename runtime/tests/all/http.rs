@@ -53,3 +53,35 @@ async fn http_hello_answers_with_a_fresh_instance_per_request() {
 async fn http_hello_answers_with_a_reused_instance() {
     serve_http_hello(true, "web-reuse").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_container_on_the_pod_network_also_takes_requests_in_process() {
+    use http_body_util::{BodyExt, Full};
+    let t = TestRuntime::new();
+    let mut c = command("web", &t.image("http-hello"), &[]);
+    c.kind = ContainerKind::Http { ports: vec![8080], reuse_instances: false };
+    let spec = pod("web-local", vec![c]);
+    let ip = spec.pod_ip;
+    let handle = t.rt.start_pod(spec, StartOptions::default()).unwrap();
+    let addr = published(&t.rt, ip, 8080).await;
+    let local = loop {
+        if let Some(local) = t.rt.network().local_http(addr) {
+            break local;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let body = Full::new(bytes::Bytes::from("handed over without a socket")).map_err(|never| match never {});
+    let request = hyper::Request::post("/echo").header("host", "web").body(body.boxed_unsync()).unwrap();
+    let response = local.call(request).await;
+    assert_eq!(response.status(), 200);
+    let echoed = response.into_body().collect().await.expect("the body streams").to_bytes();
+    let echoed = String::from_utf8_lossy(&echoed);
+    assert!(echoed.contains("POST /echo") && echoed.contains("handed over without a socket"), "{echoed}");
+    let status = handle.stop(Duration::from_secs(5)).await;
+    assert_eq!(status.containers[0].state.exit_code(), Some(0), "{status:#?}");
+    assert!(t.rt.network().local_http(addr).is_none(), "the entry point goes with the container");
+    // A caller still holding the handler after the stop is told so, not served by a dead pod.
+    let late = hyper::Request::get("/").header("host", "web");
+    let late = late.body(Full::new(bytes::Bytes::new()).map_err(|never| match never {}).boxed_unsync());
+    assert_eq!(local.call(late.unwrap()).await.status(), 503);
+}

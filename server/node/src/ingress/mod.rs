@@ -1,44 +1,56 @@
 //! The ingress: an Ingress controller for class `wasmkube` (created as the default class),
-//! serving HTTP/1.1 on `--ingress-listen`. Each request is routed by the Ingresses' rules
-//! ([`routes`]) to a Service port, then to one of the Service's ready endpoints through the pod
-//! network — the same choice a pod's connect to the cluster IP makes — and streamed both ways.
+//! serving `--ingress-listen`. Each request is routed by the Ingresses' rules ([`routes`]) to a
+//! Service port, then to one of the Service's ready endpoints through the pod network — the same
+//! choice a pod's connect to the cluster IP makes. When that endpoint is an HTTP component on
+//! this node the request is handed to it in-process; otherwise it is streamed over a socket.
 //! Ingresses it serves get `status.loadBalancer.ingress` set to the node's address.
 //!
-//! Bounded as nginx is: at most [`MAX_CONNECTIONS`] clients, a request head within
-//! [`HEADER_TIMEOUT`], a backend's response head within [`UPSTREAM_TIMEOUT`].
+//! One port takes both plain HTTP and TLS: a connection that opens with a TLS handshake record
+//! is terminated with the certificates of the Ingresses' `spec.tls` ([`tls`]). Clients speak
+//! HTTP/1.1 or HTTP/2 (ALPN `h2` over TLS, prior knowledge in the clear); backends get HTTP/1.1.
 //!
-//! Absent for now (documented in ARCHITECTURE.md): TLS termination, HTTP/2, the in-process
-//! hand-off to an HTTP component without a socket hop.
+//! Bounded as nginx is: at most [`MAX_CONNECTIONS`] clients, a request head (or handshake)
+//! within [`HEADER_TIMEOUT`], a backend's response head within [`UPSTREAM_TIMEOUT`].
 
 pub mod routes;
+pub mod tls;
 
 use crate::NodeAgent;
 use bytes::Bytes;
 use futures::StreamExt;
-use http_body_util::combinators::BoxBody;
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode, header};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use routes::{Backend, PortRef, Routes};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+use tls::Certificates;
 use tokio::net::{TcpListener, TcpStream};
 use wasmkube_api::{meta, registry};
 use wasmkube_apiserver::service::update::Part;
 use wasmkube_apiserver::service::{PatchType, WriteOptions};
 use wasmkube_runtime::network::{PodNetwork, Proto, ServiceAddress};
 
-type Body = BoxBody<Bytes, hyper::Error>;
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type Body = UnsyncBoxBody<Bytes, BoxError>;
+
+/// What the ingress serves from: the routes and the certificates, as the API last said.
+#[derive(Clone, Default)]
+struct Tables {
+    routes: Arc<RwLock<Arc<Routes>>>,
+    certificates: Arc<RwLock<Arc<Certificates>>>,
+}
 
 /// Serve the ingress on `listener` until the process ends.
 pub fn start(agent: NodeAgent, listener: TcpListener) {
-    let routes = Arc::new(RwLock::new(Arc::new(Routes::default())));
-    tokio::spawn(follow_forever(agent.clone(), routes.clone()));
-    tokio::spawn(accept(agent, listener, routes));
+    let tables = Tables::default();
+    tokio::spawn(follow_forever(agent.clone(), tables.clone()));
+    tokio::spawn(accept(agent, listener, tables));
 }
 
 /// Open client connections at most; more wait to be accepted (the API shares the fd limit).
@@ -48,8 +60,9 @@ const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// A backend must answer with a response head within this, as nginx's `proxy_read_timeout`.
 const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(60);
 
-async fn accept(agent: NodeAgent, listener: TcpListener, routes: Arc<RwLock<Arc<Routes>>>) {
+async fn accept(agent: NodeAgent, listener: TcpListener, tables: Tables) {
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let tls = tls::acceptor(tables.certificates.clone());
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else { return };
         let (stream, peer) = match listener.accept().await {
@@ -61,15 +74,9 @@ async fn accept(agent: NodeAgent, listener: TcpListener, routes: Arc<RwLock<Arc<
             }
         };
         let _ = stream.set_nodelay(true);
-        let (agent, routes) = (agent.clone(), routes.clone());
+        let (agent, routes, tls) = (agent.clone(), tables.routes.clone(), tls.clone());
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let table = routes.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-                handle(agent.clone(), table, peer, req)
-            });
-            let mut http = hyper::server::conn::http1::Builder::new();
-            http.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
-            if let Err(e) = http.serve_connection(TokioIo::new(stream), service).await {
+            if let Err(e) = serve_client(agent, routes, tls, stream, peer).await {
                 tracing::debug!(%peer, error = %e, "ingress connection ended");
             }
             drop(slot);
@@ -77,9 +84,42 @@ async fn accept(agent: NodeAgent, listener: TcpListener, routes: Arc<RwLock<Arc<
     }
 }
 
+/// One client connection: TLS or not (by its first byte), then HTTP/1.1 or HTTP/2.
+async fn serve_client(
+    agent: NodeAgent,
+    routes: Arc<RwLock<Arc<Routes>>>,
+    tls: tokio_rustls::TlsAcceptor,
+    stream: TcpStream,
+    peer: SocketAddr,
+) -> Result<(), BoxError> {
+    // A TLS connection opens with a handshake record (0x16); HTTP with a method or the HTTP/2
+    // preface, never that byte.
+    let mut first = [0u8; 1];
+    tokio::time::timeout(HEADER_TIMEOUT, stream.peek(&mut first))
+        .await
+        .map_err(|_| "no request in time")??;
+    let secure = first[0] == 0x16;
+    let service = hyper::service::service_fn(move |req| {
+        let table = routes.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        handle(agent.clone(), table, peer, secure, req)
+    });
+    let mut http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    http.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
+    http.http2().timer(TokioTimer::new());
+    if secure {
+        let stream = tokio::time::timeout(HEADER_TIMEOUT, tls.accept(stream))
+            .await
+            .map_err(|_| "TLS handshake timed out")??;
+        http.serve_connection(TokioIo::new(stream), service).await
+    } else {
+        http.serve_connection(TokioIo::new(stream), service).await
+    }
+}
+
 fn text(status: StatusCode, body: &str) -> Response<Body> {
-    let mut r =
-        Response::new(Full::new(Bytes::from(body.to_string())).map_err(|never| match never {}).boxed());
+    let mut r = Response::new(
+        Full::new(Bytes::from(body.to_string())).map_err(|never| match never {}).boxed_unsync(),
+    );
     *r.status_mut() = status;
     r.headers_mut()
         .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("text/plain; charset=utf-8"));
@@ -90,6 +130,7 @@ async fn handle(
     agent: NodeAgent,
     routes: Arc<Routes>,
     peer: SocketAddr,
+    secure: bool,
     mut req: Request<Incoming>,
 ) -> Result<Response<Body>, std::convert::Infallible> {
     let host = req
@@ -114,15 +155,22 @@ async fn handle(
         let why = format!("503 service {}/{} has no ready endpoint\n", backend.namespace, backend.service);
         return Ok(text(StatusCode::SERVICE_UNAVAILABLE, &why));
     };
-    // Origin form towards the backend: the authority routed on is the Host header's.
+    // HTTP/1.1 in origin form towards the backend, the authority routed on in Host (an HTTP/2
+    // client sends it as :authority).
     if let Some(pq) = req.uri().path_and_query().cloned()
         && req.uri().authority().is_some()
         && let Ok(uri) = hyper::Uri::builder().path_and_query(pq).build()
     {
         *req.uri_mut() = uri;
     }
+    *req.version_mut() = hyper::Version::HTTP_11;
     let headers = req.headers_mut();
     strip_hop_by_hop(headers);
+    if !headers.contains_key(header::HOST)
+        && let Ok(v) = header::HeaderValue::from_str(&host)
+    {
+        headers.insert(header::HOST, v);
+    }
     // Replaced, not appended to: a client cannot choose what the backend believes (nginx's
     // default `$remote_addr`).
     if let Ok(v) = header::HeaderValue::from_str(&peer.ip().to_string()) {
@@ -131,14 +179,21 @@ async fn handle(
     if let Ok(v) = header::HeaderValue::from_str(&host) {
         headers.insert("x-forwarded-host", v);
     }
-    headers.insert("x-forwarded-proto", header::HeaderValue::from_static("http"));
-    match tokio::time::timeout(UPSTREAM_TIMEOUT, forward(target, req))
-        .await
-        .unwrap_or_else(|_| Err("timed out".into()))
-    {
+    let proto = if secure { "https" } else { "http" };
+    headers.insert("x-forwarded-proto", header::HeaderValue::from_static(proto));
+    let upstream = async {
+        match net.local_http(target) {
+            Some(component) => {
+                let response = component.call(req.map(BodyExt::boxed_unsync)).await;
+                Ok(response.map(|b| b.map_err(BoxError::from).boxed_unsync()))
+            }
+            None => forward(target, req).await.map(|r| r.map(|b| b.map_err(BoxError::from).boxed_unsync())),
+        }
+    };
+    match tokio::time::timeout(UPSTREAM_TIMEOUT, upstream).await.unwrap_or_else(|_| Err("timed out".into())) {
         Ok(mut response) => {
             strip_hop_by_hop(response.headers_mut());
-            Ok(response.map(BodyExt::boxed))
+            Ok(response)
         }
         Err(e) => {
             tracing::debug!(%target, error = %e, "ingress upstream failed");
@@ -193,10 +248,10 @@ async fn forward(target: SocketAddr, req: Request<Incoming>) -> Result<Response<
 }
 
 /// Keep the routing table (and the served Ingresses' status) in step with the API.
-async fn follow_forever(agent: NodeAgent, routes: Arc<RwLock<Arc<Routes>>>) {
+async fn follow_forever(agent: NodeAgent, tables: Tables) {
     ensure_class(&agent).await;
     loop {
-        if let Err(e) = follow(&agent, &routes).await {
+        if let Err(e) = follow(&agent, &tables).await {
             tracing::warn!(error = %e, "ingress watch ended; relisting");
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -217,10 +272,12 @@ async fn ensure_class(agent: &NodeAgent) {
     }
 }
 
-/// What the ingress knows of the API: the Ingresses, and whether its class is the default.
+/// What the ingress knows of the API: the Ingresses, the Secrets that may hold their
+/// certificates, and whether its class is the default.
 #[derive(Default)]
 struct Known {
     ingresses: BTreeMap<(String, String), Arc<Value>>,
+    secrets: BTreeMap<(String, String), Arc<Value>>,
     default_class: bool,
 }
 
@@ -236,6 +293,13 @@ impl Known {
                     self.ingresses.insert(key, obj.clone());
                 }
                 true
+            }
+            // Secrets with a certificate; another Secret never matters here.
+            "secrets" if deleted || obj.pointer("/data/tls.crt").is_some() => {
+                let key = (meta::namespace(obj).to_string(), meta::name(obj).to_string());
+                let known =
+                    if deleted { self.secrets.remove(&key) } else { self.secrets.insert(key, obj.clone()) };
+                known.is_some() || !deleted
             }
             "networking.k8s.io/ingressclasses" if meta::name(obj) == routes::CLASS => {
                 let flag = obj.pointer("/metadata/annotations/ingressclass.kubernetes.io~1is-default-class");
@@ -255,7 +319,7 @@ impl Known {
     }
 }
 
-async fn follow(agent: &NodeAgent, routes: &RwLock<Arc<Routes>>) -> Result<(), wasmkube_api::ApiError> {
+async fn follow(agent: &NodeAgent, tables: &Tables) -> Result<(), wasmkube_api::ApiError> {
     let (objects, mut events) = agent.inner.api.list_watch_everything().await?;
     let mut known = Known::default();
     for (def, obj) in &objects {
@@ -266,7 +330,15 @@ async fn follow(agent: &NodeAgent, routes: &RwLock<Arc<Routes>>) -> Result<(), w
         if rebuild {
             let ours = known.ours();
             let table = Arc::new(Routes::build(ours.iter().copied()));
-            *routes.write().unwrap_or_else(std::sync::PoisonError::into_inner) = table;
+            *tables.routes.write().unwrap_or_else(std::sync::PoisonError::into_inner) = table;
+            let secret =
+                |ns: &str, name: &str| known.secrets.get(&(ns.to_string(), name.to_string())).map(|s| &**s);
+            let (certificates, problems) = Certificates::build(ours.iter().copied(), secret);
+            for problem in problems {
+                tracing::warn!("{problem}");
+            }
+            *tables.certificates.write().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                Arc::new(certificates);
             for ing in ours {
                 publish_status(agent, ing).await;
             }
