@@ -200,6 +200,44 @@ fn the_cluster_dns_server_answers_dig_for_services_pods_and_named_ports() {
     let endpoints: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(s.data().join("endpoints.json")).unwrap()).unwrap();
     assert_eq!(endpoints["dns"], format!("127.0.0.1:{dns}"));
+    // A StatefulSet's pods by name under its governing headless Service.
+    import(s.data(), &["http-hello"]);
+    s.apply(
+        r#"
+apiVersion: v1
+kind: Service
+metadata: {name: nginx}
+spec:
+  clusterIP: None
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: web}
+spec:
+  serviceName: nginx
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: "http-hello:latest", ports: [{containerPort: 8080}]}]
+"#,
+        &[],
+    );
+    for pod in ["web-0", "web-1"] {
+        let name = format!("{pod}.nginx.default.svc.cluster.local");
+        assert!(
+            eventually(60, || {
+                let ip = jsonpath(&s, &format!("pod/{pod}"), "{.status.podIP}");
+                !ip.is_empty() && dig(dns, &[&name]) == ip
+            }),
+            "{name}: {:?}",
+            dig(dns, &[&name])
+        );
+    }
+    assert_eq!(dig(dns, &["web-2.nginx.default.svc.cluster.local"]), "");
 }
 
 #[test]

@@ -1,7 +1,10 @@
 //! Services in the pod network — kube-proxy's job, done at the socket calls: a connect to a
 //! Service's virtual cluster IP picks one ready endpoint at that moment, and cluster names
-//! (`svc`, `svc.ns`, `svc.ns.svc.cluster.local`, `a-b-c-d.ns.pod.cluster.local`) resolve
-//! without a DNS round trip. Nothing here is ever a real address: a chosen endpoint is a pod IP
+//! resolve without a DNS round trip, as CoreDNS answers them: `svc.ns.svc.cluster.local`,
+//! `a-b-c-d.ns.pod.cluster.local`, and for headless Services each ready endpoint as
+//! `hostname.svc.ns.svc.cluster.local` (a StatefulSet's pods) or `a-b-c-d.svc.ns.svc...`;
+//! shorter names go through the pod's search path (`ns.svc.cluster.local`, `svc.cluster.local`,
+//! `cluster.local`). Nothing here is ever a real address: a chosen endpoint is a pod IP
 //! and port, which the node's port table turns into the loopback socket behind it.
 
 use super::Proto;
@@ -41,13 +44,15 @@ pub struct Service {
     pub ports: Vec<ServicePort>,
     /// `sessionAffinity: ClientIP`: a client pod keeps its endpoint while that stays ready.
     pub client_affinity: bool,
+    /// Ready endpoints that publish a hostname (a pod whose `subdomain` names this Service).
+    pub hostnames: Vec<(String, Ipv4Addr)>,
 }
 
 impl Service {
     /// Every distinct pod IP behind the service (a headless service's A records).
     pub fn endpoint_ips(&self) -> Vec<Ipv4Addr> {
-        let mut ips: Vec<Ipv4Addr> =
-            self.ports.iter().flat_map(|p| p.endpoints.iter().map(|e| *e.ip())).collect();
+        let by_port = self.ports.iter().flat_map(|p| p.endpoints.iter().map(|e| *e.ip()));
+        let mut ips: Vec<Ipv4Addr> = by_port.chain(self.hostnames.iter().map(|(_, ip)| *ip)).collect();
         ips.sort();
         ips.dedup();
         ips
@@ -133,15 +138,36 @@ impl ServiceTable {
         let name = name.trim_end_matches('.').to_ascii_lowercase();
         let labels: Vec<&str> = name.split('.').collect();
         let domain: Vec<&str> = CLUSTER_DOMAIN.split('.').collect();
-        let relative = match labels.len().checked_sub(domain.len()) {
-            Some(n) if labels[n..] == domain[..] => &labels[..n],
-            _ => &labels[..],
-        };
-        match relative {
-            // `a-b-c-d.ns.pod[.cluster.local]`
-            [ip, _ns, "pod"] => ip.replace('-', ".").parse().ok().map(|ip| Resolved::Ips(vec![ip])),
-            [svc, ns, "svc"] | [svc, ns] => self.service_record(ns, svc),
-            [svc] => self.service_record(namespace, svc),
+        if let Some(n) = labels.len().checked_sub(domain.len())
+            && labels[n..] == domain[..]
+        {
+            return self.absolute(&labels[..n]);
+        }
+        // The kubelet's search path, tried in order (its ndots:5 puts a short name through
+        // the search path before it is tried as is, and as is it is not the cluster's).
+        let searched: [&[&str]; 3] = [&[namespace, "svc"], &["svc"], &[]];
+        searched.iter().find_map(|suffix| self.absolute(&[&labels[..], suffix].concat()))
+    }
+
+    /// A name under the cluster domain, given as its labels before `cluster.local`.
+    fn absolute(&self, labels: &[&str]) -> Option<Resolved> {
+        match labels {
+            // `a-b-c-d.ns.pod`
+            [ip, _ns, "pod"] => dashed(ip).map(|ip| Resolved::Ips(vec![ip])),
+            [svc, ns, "svc"] => self.service_record(ns, svc),
+            // One endpoint of a headless Service: by the hostname it publishes, or dashed.
+            [host, svc, ns, "svc"] => {
+                let svc = self.by_name.get(&(ns.to_string(), svc.to_string()))?;
+                if svc.address != ServiceAddress::Headless {
+                    return None;
+                }
+                let named = svc.hostnames.iter().filter(|(h, _)| h == host).map(|(_, ip)| *ip);
+                let ips: Vec<Ipv4Addr> = match dashed(host) {
+                    Some(ip) => svc.endpoint_ips().into_iter().filter(|e| *e == ip).collect(),
+                    None => named.collect(),
+                };
+                (!ips.is_empty()).then_some(Resolved::Ips(ips))
+            }
             _ => None,
         }
     }
@@ -158,6 +184,11 @@ impl ServiceTable {
     pub(crate) fn get(&self, namespace: &str, name: &str) -> Option<Arc<Service>> {
         self.by_name.get(&(namespace.to_string(), name.to_string())).cloned()
     }
+}
+
+/// `10-244-0-5` as the address it spells.
+fn dashed(label: &str) -> Option<Ipv4Addr> {
+    label.replace('-', ".").parse().ok()
 }
 
 /// What a cluster name stands for.
@@ -184,6 +215,7 @@ mod tests {
                 endpoints: endpoints.iter().map(|e| e.parse().unwrap()).collect(),
             }],
             client_affinity: false,
+            hostnames: Vec::new(),
         }
     }
 
@@ -243,5 +275,32 @@ mod tests {
             ips(&[Ipv4Addr::new(10, 244, 0, 7)])
         );
         assert_eq!(t.resolve("default", "example.org"), None);
+    }
+
+    #[test]
+    fn a_headless_services_endpoints_have_names_of_their_own() {
+        let mut t = ServiceTable::default();
+        let mut nginx = svc("nginx", ServiceAddress::Headless, &["10.244.0.5:80", "10.244.0.6:80"]);
+        nginx.hostnames = vec![("web-0".into(), Ipv4Addr::new(10, 244, 0, 5))];
+        t.set(nginx);
+        t.set(svc("web", ServiceAddress::ClusterIp(VIP), &["10.244.0.7:80"]));
+        let ip = |last: u8| Some(Resolved::Ips(vec![Ipv4Addr::new(10, 244, 0, last)]));
+        for name in ["web-0.nginx.default.svc.cluster.local", "web-0.nginx.default.svc", "web-0.nginx"] {
+            assert_eq!(t.resolve("default", name), ip(5), "{name}");
+        }
+        assert_eq!(t.resolve("other", "web-0.nginx"), None, "through the pod's own namespace only");
+        assert_eq!(t.resolve("other", "web-0.nginx.default"), ip(5), "hostname.svc.ns via svc.cluster.local");
+        assert_eq!(t.resolve("default", "10-244-0-6.nginx.default.svc.cluster.local"), ip(6));
+        assert_eq!(
+            t.resolve("default", "10-244-0-9.nginx.default.svc.cluster.local"),
+            None,
+            "not an endpoint"
+        );
+        assert_eq!(t.resolve("default", "web-1.nginx"), None);
+        assert_eq!(
+            t.resolve("default", "10-244-0-7.web"),
+            None,
+            "a cluster IP service has no endpoint names"
+        );
     }
 }

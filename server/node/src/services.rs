@@ -186,6 +186,7 @@ fn translate(svc: &Value, slices: Option<&BTreeMap<String, Arc<Value>>>) -> Opti
         address,
         ports,
         client_affinity: text(spec, "sessionAffinity") == "ClientIP",
+        hostnames: endpoint_hostnames(slices),
     })
 }
 
@@ -195,6 +196,34 @@ fn protocol(port: &Value) -> Option<Proto> {
         "UDP" => Some(Proto::Udp),
         _ => None, // SCTP has no place in the wasi:sockets layer
     }
+}
+
+/// Ready endpoints that publish a hostname, with their addresses.
+fn endpoint_hostnames(slices: Option<&BTreeMap<String, Arc<Value>>>) -> Vec<(String, Ipv4Addr)> {
+    let mut out: Vec<(String, Ipv4Addr)> = slices
+        .into_iter()
+        .flat_map(BTreeMap::values)
+        .flat_map(|slice| ready(slice))
+        .filter_map(|e| {
+            let host = e.get("hostname")?.as_str()?;
+            Some(addresses(e).map(move |ip| (host.to_string(), ip)))
+        })
+        .flatten()
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// A slice's ready endpoints (an unset `ready` means ready, as the API documents).
+fn ready(slice: &Value) -> impl Iterator<Item = &Value> {
+    let endpoints = slice.get("endpoints").and_then(Value::as_array).into_iter().flatten();
+    endpoints.filter(|e| e.pointer("/conditions/ready").and_then(Value::as_bool) != Some(false))
+}
+
+fn addresses(endpoint: &Value) -> impl Iterator<Item = Ipv4Addr> + '_ {
+    let ips = endpoint.get("addresses").and_then(Value::as_array).into_iter().flatten();
+    ips.filter_map(|a| a.as_str()?.parse::<Ipv4Addr>().ok())
 }
 
 /// The ready endpoints of the slices' port named `name`: pod IP and that port's number.
@@ -215,17 +244,7 @@ fn ready_endpoints(
             })
             .and_then(|p| u16::try_from(p.get("port")?.as_u64()?).ok());
         let Some(port) = port else { continue };
-        for e in slice.get("endpoints").and_then(Value::as_array).into_iter().flatten() {
-            // An unset `ready` means ready, as the API documents.
-            if e.pointer("/conditions/ready").and_then(Value::as_bool) == Some(false) {
-                continue;
-            }
-            let ips = e.get("addresses").and_then(Value::as_array).into_iter().flatten();
-            out.extend(
-                ips.filter_map(|a| a.as_str()?.parse::<Ipv4Addr>().ok())
-                    .map(|ip| SocketAddrV4::new(ip, port)),
-            );
-        }
+        out.extend(ready(slice).flat_map(addresses).map(|ip| SocketAddrV4::new(ip, port)));
     }
     out.sort();
     out.dedup();
