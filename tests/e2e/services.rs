@@ -238,6 +238,24 @@ spec:
         );
     }
     assert_eq!(dig(dns, &["web-2.nginx.default.svc.cluster.local"]), "");
+    let srv = dig(dns, &["SRV", "_http._tcp.nginx.default.svc.cluster.local"]);
+    assert!(srv.contains("0 100 8080 web-0.nginx.default.svc.cluster.local."), "{srv}");
+}
+
+#[test]
+fn names_outside_the_cluster_are_forwarded_only_with_egress_and_only_allowed_answers() {
+    let allowed = |cidr: &str| {
+        let dns = free_port();
+        let s = Server::start_with(&["--dns-listen", &format!("127.0.0.1:{dns}"), "--allow-egress", cidr]);
+        let kubernetes = "kubernetes.default.svc.cluster.local";
+        assert!(eventually(10, || !dig(dns, &[kubernetes]).is_empty()), "the DNS server answers");
+        // `localhost` comes from the host's resolver (/etc/hosts), never from a server elsewhere.
+        let answer = dig(dns, &["localhost"]);
+        drop(s);
+        answer
+    };
+    assert_eq!(allowed("127.0.0.0/8"), "127.0.0.1");
+    assert_eq!(allowed("192.0.2.0/24"), "", "an answer egress does not allow is not given");
 }
 
 #[test]

@@ -1,25 +1,60 @@
-//! `wasi:sockets/ip-name-lookup` answered by the pod network, never by the host's resolver
-//! (unless a [`super::PodNetwork`] implementation chooses to forward).
+//! `wasi:sockets/ip-name-lookup` answered by the pod network from cluster state. A name that is
+//! not the cluster's goes to the host's resolver only when the pod network says so
+//! ([`LookupError::Outside`]: the pod may reach some real addresses), and only the answers the
+//! egress policy allows come back — a pod learns nothing of addresses it may not reach.
 
-use super::LookupError;
 use super::view::PodSockets;
+use super::{LookupError, PodNetwork};
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
 use wasmtime::component::Resource;
 use wasmtime_wasi::p2::bindings::sockets::ip_name_lookup::{
     Host, HostResolveAddressStream, ResolveAddressStream,
 };
 use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode, IpAddress, Network};
 use wasmtime_wasi::p2::{DynPollable, Pollable, SocketResult, subscribe};
+use wasmtime_wasi::runtime::AbortOnDropJoinHandle;
 
-/// Our answer to a lookup: resolved synchronously from cluster state, so always ready.
+/// How long the host's resolver may take over a name outside the cluster.
+const HOST_LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Our answer to a lookup: from cluster state at once, or from the host's resolver later.
 ///
 /// wasmtime-wasi's own `ResolveAddressStream` cannot be built outside it, so the table holds
 /// this type under the same resource handle (the table checks the type on every access).
-struct Resolved(std::vec::IntoIter<IpAddr>);
+enum Resolved {
+    Ready(std::vec::IntoIter<IpAddr>),
+    Pending(AbortOnDropJoinHandle<Result<Vec<IpAddr>, ErrorCode>>),
+    Failed(ErrorCode),
+}
 
 #[wasmtime_wasi::async_trait]
 impl Pollable for Resolved {
-    async fn ready(&mut self) {}
+    async fn ready(&mut self) {
+        if let Resolved::Pending(lookup) = self {
+            *self = match lookup.await {
+                Ok(ips) => Resolved::Ready(ips.into_iter()),
+                Err(code) => Resolved::Failed(code),
+            };
+        }
+    }
+}
+
+/// A name outside the cluster, by the host's resolver (IPv4 only, as the pod network is),
+/// keeping the addresses pods may reach. Also what the node's DNS server forwards with.
+pub async fn host_lookup(net: Arc<dyn PodNetwork>, name: String) -> Result<Vec<IpAddr>, ErrorCode> {
+    let found = tokio::time::timeout(HOST_LOOKUP_TIMEOUT, tokio::net::lookup_host((name.as_str(), 0)))
+        .await
+        .map_err(|_| ErrorCode::Timeout)?
+        .map_err(|_| ErrorCode::NameUnresolvable)?;
+    let mut ips: Vec<IpAddr> = Vec::new();
+    for ip in found.map(|a| a.ip()).filter(|ip| ip.is_ipv4() && net.egress_allows(*ip)) {
+        if !ips.contains(&ip) {
+            ips.push(ip);
+        }
+    }
+    if ips.is_empty() { Err(ErrorCode::NameUnresolvable) } else { Ok(ips) }
 }
 
 fn ours(r: &Resource<ResolveAddressStream>) -> Resource<Resolved> {
@@ -34,11 +69,15 @@ impl Host for PodSockets<'_> {
     ) -> SocketResult<Resource<ResolveAddressStream>> {
         // The network handle is the capability to look names up; check it is a real one.
         self.inner.table.get(&network)?;
-        let addrs = self.pod.net().lookup(self.pod.ip(), &name).map_err(|e| match e {
-            LookupError::NameUnresolvable(_) => ErrorCode::NameUnresolvable,
-            LookupError::InvalidArgument(_) => ErrorCode::InvalidArgument,
-        })?;
-        let stream = self.inner.table.push(Resolved(addrs.into_iter()))?;
+        let resolved = match self.pod.net().lookup(self.pod.ip(), &name) {
+            Ok(addrs) => Resolved::Ready(addrs.into_iter()),
+            Err(LookupError::Outside(name)) => {
+                Resolved::Pending(wasmtime_wasi::runtime::spawn(host_lookup(self.pod.shared_net(), name)))
+            }
+            Err(LookupError::NameUnresolvable(_)) => return Err(ErrorCode::NameUnresolvable.into()),
+            Err(LookupError::InvalidArgument(_)) => return Err(ErrorCode::InvalidArgument.into()),
+        };
+        let stream = self.inner.table.push(resolved)?;
         Ok(Resource::new_own(stream.rep()))
     }
 }
@@ -48,8 +87,11 @@ impl HostResolveAddressStream for PodSockets<'_> {
         &mut self,
         this: Resource<ResolveAddressStream>,
     ) -> SocketResult<Option<IpAddress>> {
-        let stream = self.inner.table.get_mut(&ours(&this))?;
-        Ok(stream.0.next().map(Into::into))
+        match self.inner.table.get_mut(&ours(&this))? {
+            Resolved::Ready(ips) => Ok(ips.next().map(Into::into)),
+            Resolved::Pending(_) => Err(ErrorCode::WouldBlock.into()),
+            Resolved::Failed(code) => Err((*code).into()),
+        }
     }
 
     fn subscribe(&mut self, this: Resource<ResolveAddressStream>) -> wasmtime::Result<Resource<DynPollable>> {

@@ -43,6 +43,7 @@ pub mod view;
 pub use host_port::{forward_host_port, forward_node_port};
 pub use http::PodHttpHooks;
 pub use linker::add_to_linker;
+pub use lookup::host_lookup;
 pub use node::{ConnectPolicy, EgressPolicy, LocalBody, LocalHttp, LocalResponse, NodeNetwork};
 pub use services::{Resolved, Service, ServiceAddress, ServicePort};
 pub use view::{PodNet, PodSockets};
@@ -92,6 +93,10 @@ pub enum LookupError {
     NameUnresolvable(String),
     #[error("{0}: not a valid host name")]
     InvalidArgument(String),
+    /// Not a cluster name, and the pod may reach some real addresses: the host's resolver may
+    /// answer it (with only the addresses [`PodNetwork::egress_allows`]).
+    #[error("{0}: not a cluster name")]
+    Outside(String),
 }
 
 /// What the pod network needs from the node. The node agent implements it; [`NodeNetwork`] is
@@ -114,4 +119,6 @@ pub trait PodNetwork: Send + Sync + 'static {
     fn reverse(&self, proto: Proto, host: SocketAddr) -> Option<SocketAddr>;
     /// Resolve a host name for `pod`.
     fn lookup(&self, pod: Ipv4Addr, name: &str) -> Result<Vec<IpAddr>, LookupError>;
+    /// Whether a real (non-cluster) address is one pods may reach at all.
+    fn egress_allows(&self, ip: IpAddr) -> bool;
 }

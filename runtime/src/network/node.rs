@@ -20,6 +20,11 @@ impl EgressPolicy {
         self
     }
 
+    /// Whether no real address is allowed at all (the default).
+    pub fn is_closed(&self) -> bool {
+        self.allowed.is_empty()
+    }
+
     pub fn allows(&self, ip: IpAddr) -> bool {
         let IpAddr::V4(ip) = ip else { return false };
         self.allowed.iter().any(|(net, prefix)| {
@@ -115,6 +120,12 @@ impl NodeNetwork {
             policy: Default::default(),
             local_http: Default::default(),
         }
+    }
+
+    /// Whether names outside the cluster are looked up with the host's resolver: only when pods
+    /// may reach some real addresses.
+    pub fn forwards_lookups(&self) -> bool {
+        !self.egress.is_closed()
     }
 
     /// The HTTP container listening at the real address `host` also takes requests in-process.
@@ -256,7 +267,9 @@ impl PodNetwork for NodeNetwork {
             // gone): refused, never passed on as a real address whatever the egress policy.
             return Err(NetError::Refused(to));
         } else if self.egress.allows(to.ip()) {
-            return Ok(to);
+            // A real address: the node's egress policy, then the pod's NetworkPolicies (ipBlock).
+            drop(s);
+            return if self.allowed(pod, ip, proto, to.port()) { Ok(to) } else { Err(NetError::Denied(to)) };
         } else {
             return Err(NetError::Denied(to));
         };
@@ -294,6 +307,18 @@ impl PodNetwork for NodeNetwork {
         }
         self.lookup_cluster(pod, name, 0)
     }
+
+    fn egress_allows(&self, ip: IpAddr) -> bool {
+        let IpAddr::V4(v4) = ip else { return false };
+        let virtual_range = self.lock().virtual_ranges.iter().any(|r| r.contains(v4));
+        !virtual_range && self.egress.allows(ip)
+    }
+}
+
+fn in_cluster_domain(name: &str) -> bool {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == super::services::CLUSTER_DOMAIN
+        || name.ends_with(&format!(".{}", super::services::CLUSTER_DOMAIN))
 }
 
 /// How many ExternalName aliases a lookup follows before giving up (a loop of them).
@@ -312,9 +337,17 @@ impl NodeNetwork {
         };
         match resolved {
             Some(Resolved::Ips(ips)) if !ips.is_empty() => Ok(ips.into_iter().map(IpAddr::V4).collect()),
-            // An ExternalName: follow it (names outside the cluster are not resolved here).
+            // An ExternalName: follow it, out of the cluster too.
             Some(Resolved::Alias(target)) if aliases < MAX_ALIASES => {
-                self.lookup_cluster(pod, &target, aliases + 1).map_err(|_| unresolvable())
+                self.lookup_cluster(pod, &target, aliases + 1).map_err(|e| match e {
+                    LookupError::Outside(_) => e,
+                    _ => unresolvable(),
+                })
+            }
+            // Not the cluster's: the host's resolver may answer, if the pod may reach anything
+            // real at all. Nothing under the cluster domain ever leaves.
+            None if !self.egress.is_closed() && !in_cluster_domain(name) => {
+                Err(LookupError::Outside(name.into()))
             }
             _ => Err(unresolvable()),
         }
@@ -425,5 +458,22 @@ mod tests {
         assert_eq!(n.lookup(A, "web-1"), Ok(vec![IpAddr::V4(A)]));
         assert_eq!(n.lookup(A, "10.244.0.3"), Ok(vec![IpAddr::V4(B)]));
         assert!(matches!(n.lookup(A, "example.com"), Err(LookupError::NameUnresolvable(_))));
+    }
+
+    #[test]
+    fn names_outside_the_cluster_go_to_the_host_resolver_only_when_egress_allows_something() {
+        let open = NodeNetwork::new(EgressPolicy::default().allow(Ipv4Addr::new(192, 0, 2, 0), 24));
+        open.add_pod(A, "a", "default");
+        open.set_virtual_ranges(&[(Ipv4Addr::new(10, 96, 0, 0), 12)]);
+        assert_eq!(open.lookup(A, "example.com"), Err(LookupError::Outside("example.com".into())));
+        assert!(
+            matches!(open.lookup(A, "nope.default.svc.cluster.local"), Err(LookupError::NameUnresolvable(_))),
+            "cluster names never leave"
+        );
+        assert!(open.egress_allows(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 9))));
+        assert!(!open.egress_allows(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 1))));
+        let closed = NodeNetwork::default();
+        closed.add_pod(A, "a", "default");
+        assert!(matches!(closed.lookup(A, "example.com"), Err(LookupError::NameUnresolvable(_))));
     }
 }

@@ -40,6 +40,11 @@ impl PodNet {
         &*self.net
     }
 
+    /// The network itself, for work that outlives the call (a lookup by the host's resolver).
+    pub(crate) fn shared_net(&self) -> Arc<dyn PodNetwork> {
+        self.net.clone()
+    }
+
     pub(crate) fn meta(&mut self, proto: Proto, rep: u32) -> &mut SocketMeta {
         self.sockets.entry((proto, rep)).or_default()
     }

@@ -120,3 +120,31 @@ async fn http_components_serve_in_the_pod_network_and_call_each_other_by_pod_ip(
     a.stop(Duration::from_secs(1)).await;
     b.stop(Duration::from_secs(1)).await;
 }
+
+/// "127.1" is no cluster name; the host's resolver (getaddrinfo) spells it 127.0.0.1 without
+/// asking any server. netprobe reports the address it resolved in its connect error (in a pod,
+/// 127.0.0.1 is the pod's own loopback, where nothing listens).
+async fn probe_through_host_resolver(egress: wasmkube_runtime::network::EgressPolicy) -> String {
+    let t = TestRuntime::with_config(|c| c.egress = egress);
+    let probe = command("probe", &t.image("netprobe"), &["127.1:6379"]);
+    let status =
+        t.rt.start_pod(at(pod("resolver", vec![probe]), A), StartOptions::default()).unwrap().wait().await;
+    assert_eq!(status.containers[0].state.exit_code(), Some(0), "{status:#?}");
+    t.logs("resolver", "probe")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_outside_the_cluster_reach_the_host_resolver_only_where_egress_allows_the_answer() {
+    use wasmkube_runtime::network::EgressPolicy;
+    let loopback = EgressPolicy::default().allow(Ipv4Addr::new(127, 0, 0, 0), 8);
+    let out = probe_through_host_resolver(loopback).await;
+    assert!(
+        out.contains("connect 127.1 (127.0.0.1:6379): connection-refused"),
+        "resolved by the host: {out}"
+    );
+    let elsewhere = EgressPolicy::default().allow(Ipv4Addr::new(192, 0, 2, 0), 24);
+    let out = probe_through_host_resolver(elsewhere).await;
+    assert!(out.contains("name-unresolvable"), "an answer egress does not allow is dropped: {out}");
+    let out = probe_through_host_resolver(EgressPolicy::default()).await;
+    assert!(out.contains("name-unresolvable"), "no egress, no forwarding: {out}");
+}

@@ -45,6 +45,22 @@ pub struct ServerArgs {
     /// network (pods resolve cluster names without it).
     #[arg(long)]
     dns_listen: Option<SocketAddr>,
+    /// Real addresses pods may connect to, as a CIDR (repeatable; e.g. `192.0.2.0/24`, or
+    /// `0.0.0.0/0` for anywhere). Without it pods reach only the cluster. Names outside the
+    /// cluster are then looked up with the host's resolver, answering only allowed addresses;
+    /// NetworkPolicy egress rules (ipBlock) narrow it per pod.
+    #[arg(long = "allow-egress", value_name = "CIDR", value_parser = parse_cidr)]
+    allow_egress: Vec<(std::net::Ipv4Addr, u8)>,
+}
+
+/// `a.b.c.d/n`, or one address.
+fn parse_cidr(text: &str) -> Result<(std::net::Ipv4Addr, u8), String> {
+    let (ip, prefix) = text.split_once('/').unwrap_or((text, "32"));
+    let ip = ip.parse().map_err(|_| format!("{text:?} is not an IPv4 CIDR such as 192.0.2.0/24"))?;
+    match prefix.parse::<u8>() {
+        Ok(prefix) if prefix <= 32 => Ok((ip, prefix)),
+        _ => Err(format!("{text:?}: the prefix length must be 0 to 32")),
+    }
 }
 
 pub fn run(args: ServerArgs) -> anyhow::Result<()> {
@@ -116,6 +132,8 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
 fn start_node(args: &ServerArgs, api: Api) -> anyhow::Result<NodeAgent> {
     let mut config = RuntimeConfig::new(&args.data_dir);
     config.allow_host_path = args.allow_host_path;
+    config.egress =
+        args.allow_egress.iter().fold(config.egress, |policy, (ip, prefix)| policy.allow(*ip, *prefix));
     let runtime = Runtime::new(WasmEngine::for_this_machine()?, config)?;
     let name = match &args.node_name {
         Some(n) => n.clone(),

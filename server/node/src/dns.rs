@@ -2,8 +2,9 @@
 //! pods resolve in-process (`wasmkube_runtime::network::services`), served by `hickory-server`
 //! over UDP and TCP on `--dns-listen`. It answers authoritatively for `cluster.local` only —
 //! A records for Services (headless ones: their ready pods) and `a-b-c-d.ns.pod` names, CNAME
-//! for ExternalName Services, SRV for named ports — and refuses every other name rather than
-//! forward it (the node has no policy that would allow that).
+//! for ExternalName Services, SRV for named ports. Other names are refused, unless pods may
+//! reach real addresses (`--allow-egress`): then they are looked up with the host's resolver and
+//! answered with the A records egress allows, as a pod's own lookup would be.
 
 use crate::NodeAgent;
 use hickory_server::ServerFuture;
@@ -77,6 +78,26 @@ impl ClusterDns {
         }
     }
 
+    /// A name outside the cluster, by the host's resolver (only called when egress is open).
+    async fn forward(&self, name: &Name, kind: RecordType) -> Answer {
+        let text = name.to_ascii();
+        let net: Arc<dyn wasmkube_runtime::network::PodNetwork> = self.net.clone();
+        match wasmkube_runtime::network::host_lookup(net, text.trim_end_matches('.').to_string()).await {
+            Ok(_) if kind != RecordType::A && kind != RecordType::ANY => Answer::Empty,
+            Ok(ips) => Answer::Records(
+                ips.into_iter()
+                    .filter_map(|ip| match ip {
+                        std::net::IpAddr::V4(v4) => {
+                            Some(Record::from_rdata(name.clone(), TTL, RData::A(A(v4))))
+                        }
+                        std::net::IpAddr::V6(_) => None,
+                    })
+                    .collect(),
+            ),
+            Err(_) => Answer::NoSuchName,
+        }
+    }
+
     /// `_<port name>._<tcp|udp>.<service>.<namespace>.svc.cluster.local`
     fn srv(&self, name: &Name, text: &str, kind: RecordType) -> Answer {
         let labels: Vec<&str> = text.split('.').collect();
@@ -98,12 +119,18 @@ impl ClusterDns {
         }
         let zone = wasmkube_runtime::network::services::CLUSTER_DOMAIN;
         let targets: Vec<(String, u16)> = match service.address {
-            // A headless service's SRV records name its pods (by address, as they have no
-            // stable names of their own here) and their own ports.
+            // A headless service's SRV records name each endpoint under the service, by the
+            // hostname it publishes (a StatefulSet's pods) or its dashed address, with its own
+            // port — names that resolve to that endpoint alone.
             ServiceAddress::Headless => sp
                 .endpoints
                 .iter()
-                .map(|e| (format!("{}.{ns}.pod.{zone}.", e.ip().to_string().replace('.', "-")), e.port()))
+                .map(|e| {
+                    let published =
+                        service.hostnames.iter().find(|(_, ip)| ip == e.ip()).map(|(h, _)| h.clone());
+                    let host = published.unwrap_or_else(|| e.ip().to_string().replace('.', "-"));
+                    (format!("{host}.{svc}.{ns}.svc.{zone}."), e.port())
+                })
                 .collect(),
             _ => vec![(format!("{svc}.{ns}.svc.{zone}."), sp.port)],
         };
@@ -121,8 +148,19 @@ impl RequestHandler for ClusterDns {
     async fn handle_request<R: ResponseHandler>(&self, request: &Request, mut response: R) -> ResponseInfo {
         let builder = MessageResponseBuilder::from_message_request(request);
         let mut header = Header::response_from_request(request.header());
+        let mut forwarded = false;
         let answer = match request.request_info() {
-            Ok(info) => self.answer(&Name::from(info.query.name().clone()), info.query.query_type()),
+            Ok(info) => {
+                let (name, kind) = (Name::from(info.query.name().clone()), info.query.query_type());
+                match self.answer(&name, kind) {
+                    Answer::NotOurs if self.net.forwards_lookups() => {
+                        header.set_recursion_available(true);
+                        forwarded = true;
+                        self.forward(&name, kind).await
+                    }
+                    answer => answer,
+                }
+            }
             Err(_) => {
                 header.set_response_code(ResponseCode::FormErr);
                 Answer::Empty
@@ -130,7 +168,7 @@ impl RequestHandler for ClusterDns {
         };
         let records = match answer {
             Answer::Records(r) => {
-                header.set_authoritative(true);
+                header.set_authoritative(!forwarded);
                 r
             }
             Answer::Empty => {
@@ -138,7 +176,7 @@ impl RequestHandler for ClusterDns {
                 Vec::new()
             }
             Answer::NoSuchName => {
-                header.set_authoritative(true);
+                header.set_authoritative(!forwarded);
                 header.set_response_code(ResponseCode::NXDomain);
                 Vec::new()
             }
