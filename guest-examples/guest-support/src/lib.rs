@@ -1,6 +1,7 @@
 //! Code shared by the example guests. Layout:
 //! - [`tcp`]: blocking TCP client/server helpers over `wasi:sockets` (std::net does not exist on
 //!   wasm32-wasip1), used by kv, guestbook and netprobe;
+//! - [`udp`]: blocking UDP helpers (netprobe's echo server and pinger);
 //! - [`query`]: URL query-string decoding, and [`http`]: responses and bodies, for the
 //!   `wasi:http/proxy` examples (http-hello, guestbook);
 //! - [`init_command`]: what every `wasi:cli/command` guest calls first.
@@ -8,6 +9,7 @@
 pub mod http;
 pub mod query;
 pub mod tcp;
+pub mod udp;
 
 /// Runs the module's C constructors (wasi-libc's table of preopened directories among them).
 /// **Call it first thing in `main` of every `wasi:cli/command` guest.**

@@ -57,6 +57,15 @@ pub enum Proto {
     Udp,
 }
 
+/// Where one datagram of a flow goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flow {
+    /// The real address to send to.
+    pub real: SocketAddr,
+    /// Whether the destination was a Service (replies from `real` are the Service's).
+    pub service: bool,
+}
+
 /// Why the pod network refused something; each maps to the `wasi:sockets` error a guest sees.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NetError {
@@ -112,6 +121,16 @@ pub trait PodNetwork: Send + Sync + 'static {
     fn release(&self, pod: Ipv4Addr, proto: Proto, port: u16);
     /// Where a connection or datagram from `pod` to the virtual address `to` really goes.
     fn route(&self, pod: Ipv4Addr, proto: Proto, to: SocketAddr) -> Result<SocketAddr, NetError>;
+    /// [`PodNetwork::route`] for the next datagram of a flow: a Service keeps the endpoint the
+    /// flow was `pinned` to (its real address) while that is still one of its live endpoints,
+    /// as conntrack keeps a UDP flow, and picks anew once it is gone.
+    fn route_flow(
+        &self,
+        pod: Ipv4Addr,
+        proto: Proto,
+        to: SocketAddr,
+        pinned: Option<SocketAddr>,
+    ) -> Result<Flow, NetError>;
     /// The real address `host` belongs to virtual `addr` (so an accepting pod sees who called).
     fn name_peer(&self, proto: Proto, host: SocketAddr, addr: SocketAddr);
     fn forget_peer(&self, proto: Proto, host: SocketAddr);

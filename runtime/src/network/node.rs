@@ -2,7 +2,7 @@
 //! (cluster IPs balanced over ready endpoints, cluster names) the node agent programs.
 
 use super::services::{Resolved, Service, ServiceTable};
-use super::{LookupError, NetError, PodNetwork, Proto};
+use super::{Flow, LookupError, NetError, PodNetwork, Proto};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::{Arc, Mutex};
@@ -243,10 +243,20 @@ impl PodNetwork for NodeNetwork {
     }
 
     fn route(&self, pod: Ipv4Addr, proto: Proto, to: SocketAddr) -> Result<SocketAddr, NetError> {
+        self.route_flow(pod, proto, to, None).map(|flow| flow.real)
+    }
+
+    fn route_flow(
+        &self,
+        pod: Ipv4Addr,
+        proto: Proto,
+        to: SocketAddr,
+        pinned: Option<SocketAddr>,
+    ) -> Result<Flow, NetError> {
         let IpAddr::V4(ip) = to.ip() else { return Err(NetError::Ipv6) };
         let mut s = self.lock();
         if s.services.is_service_ip(ip) {
-            // A Service: one ready endpoint that something listens on, chosen now.
+            // A Service: one ready endpoint that something listens on, chosen now (or kept).
             let State { services, ports, .. } = &mut *s;
             let listening = |e: SocketAddrV4| -> Option<SocketAddr> {
                 match ports.get(&(*e.ip(), proto, e.port())) {
@@ -254,32 +264,19 @@ impl PodNetwork for NodeNetwork {
                     _ => None,
                 }
             };
-            let allowed = |e: SocketAddrV4| self.allowed(pod, *e.ip(), proto, e.port());
-            let chosen = services.pick(pod, ip, proto, to.port(), |e| listening(e).is_some() && allowed(e));
-            return chosen.and_then(listening).ok_or(NetError::Refused(to));
+            let live =
+                |e: SocketAddrV4| listening(e).is_some() && self.allowed(pod, *e.ip(), proto, e.port());
+            let kept = pinned.filter(|p| {
+                services.endpoints(ip, proto, to.port()).iter().any(|e| listening(*e) == Some(*p) && live(*e))
+            });
+            let real = match kept {
+                Some(real) => Some(real),
+                None => services.pick(pod, ip, proto, to.port(), live).and_then(listening),
+            };
+            return real.map(|real| Flow { real, service: true }).ok_or(NetError::Refused(to));
         }
-        let (target, same_pod) = if ip.is_loopback() || ip.is_unspecified() || ip == pod {
-            (pod, true)
-        } else if s.pods.contains_key(&ip) {
-            (ip, false)
-        } else if s.virtual_ranges.iter().any(|r| r.contains(ip)) {
-            // A pod or service address nothing here answers for (not yet programmed, or just
-            // gone): refused, never passed on as a real address whatever the egress policy.
-            return Err(NetError::Refused(to));
-        } else if self.egress.allows(to.ip()) {
-            // A real address: the node's egress policy, then the pod's NetworkPolicies (ipBlock).
-            drop(s);
-            return if self.allowed(pod, ip, proto, to.port()) { Ok(to) } else { Err(NetError::Denied(to)) };
-        } else {
-            return Err(NetError::Denied(to));
-        };
-        if !same_pod && !self.allowed(pod, target, proto, to.port()) {
-            return Err(NetError::Denied(to));
-        }
-        match s.ports.get(&(target, proto, to.port())) {
-            Some(Port::Published { host, loopback_only }) if same_pod || !loopback_only => Ok(*host),
-            _ => Err(NetError::Refused(to)),
-        }
+        drop(s);
+        self.route_direct(pod, proto, to, ip).map(|real| Flow { real, service: false })
     }
 
     fn name_peer(&self, proto: Proto, host: SocketAddr, addr: SocketAddr) {
@@ -325,6 +322,39 @@ fn in_cluster_domain(name: &str) -> bool {
 const MAX_ALIASES: usize = 8;
 
 impl NodeNetwork {
+    /// A pod or a real address (not a Service).
+    fn route_direct(
+        &self,
+        pod: Ipv4Addr,
+        proto: Proto,
+        to: SocketAddr,
+        ip: Ipv4Addr,
+    ) -> Result<SocketAddr, NetError> {
+        let s = self.lock();
+        let (target, same_pod) = if ip.is_loopback() || ip.is_unspecified() || ip == pod {
+            (pod, true)
+        } else if s.pods.contains_key(&ip) {
+            (ip, false)
+        } else if s.virtual_ranges.iter().any(|r| r.contains(ip)) {
+            // A pod or service address nothing here answers for (not yet programmed, or just
+            // gone): refused, never passed on as a real address whatever the egress policy.
+            return Err(NetError::Refused(to));
+        } else if self.egress.allows(to.ip()) {
+            // A real address: the node's egress policy, then the pod's NetworkPolicies (ipBlock).
+            drop(s);
+            return if self.allowed(pod, ip, proto, to.port()) { Ok(to) } else { Err(NetError::Denied(to)) };
+        } else {
+            return Err(NetError::Denied(to));
+        };
+        if !same_pod && !self.allowed(pod, target, proto, to.port()) {
+            return Err(NetError::Denied(to));
+        }
+        match s.ports.get(&(target, proto, to.port())) {
+            Some(Port::Published { host, loopback_only }) if same_pod || !loopback_only => Ok(*host),
+            _ => Err(NetError::Refused(to)),
+        }
+    }
+
     fn lookup_cluster(&self, pod: Ipv4Addr, name: &str, aliases: usize) -> Result<Vec<IpAddr>, LookupError> {
         let unresolvable = || LookupError::NameUnresolvable(name.into());
         let resolved = {

@@ -11,6 +11,7 @@ use super::Proto;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// The cluster's DNS domain.
 pub const CLUSTER_DOMAIN: &str = "cluster.local";
@@ -42,8 +43,9 @@ pub struct Service {
     pub name: String,
     pub address: ServiceAddress,
     pub ports: Vec<ServicePort>,
-    /// `sessionAffinity: ClientIP`: a client pod keeps its endpoint while that stays ready.
-    pub client_affinity: bool,
+    /// `sessionAffinity: ClientIP` with its timeout: a client pod keeps its endpoint while
+    /// that stays ready and the client used it within the timeout.
+    pub client_affinity: Option<Duration>,
     /// Ready endpoints that publish a hostname (a pod whose `subdomain` names this Service).
     pub hostnames: Vec<(String, Ipv4Addr)>,
 }
@@ -65,8 +67,9 @@ pub(crate) struct ServiceTable {
     by_name: HashMap<(String, String), Arc<Service>>,
     /// Round-robin position per service port.
     turn: HashMap<(Ipv4Addr, Proto, u16), usize>,
-    /// (client pod, service IP, port) -> endpoint, for ClientIP affinity.
-    sticky: HashMap<(Ipv4Addr, Ipv4Addr, u16), SocketAddrV4>,
+    /// (client pod, service IP, port) -> endpoint and when the client last went there, for
+    /// ClientIP affinity.
+    sticky: HashMap<(Ipv4Addr, Ipv4Addr, u16), (SocketAddrV4, Instant)>,
 }
 
 impl ServiceTable {
@@ -101,6 +104,13 @@ impl ServiceTable {
         self.by_ip.contains_key(&ip)
     }
 
+    /// The endpoints of a Service port (ready ones, as last programmed).
+    pub(crate) fn endpoints(&self, ip: Ipv4Addr, proto: Proto, port: u16) -> &[SocketAddrV4] {
+        let svc = self.by_ip.get(&ip);
+        let sp = svc.and_then(|s| s.ports.iter().find(|p| p.proto == proto && p.port == port));
+        sp.map_or(&[], |p| p.endpoints.as_slice())
+    }
+
     /// The endpoint a connect from `client` to `ip:port` goes to, among those `reachable`
     /// says something listens on; `None` when no endpoint can take it.
     pub(crate) fn pick(
@@ -118,16 +128,20 @@ impl ServiceTable {
             return None;
         }
         let sticky_key = (client, ip, port);
-        if svc.client_affinity
-            && let Some(e) = self.sticky.get(&sticky_key).filter(|e| live.contains(e))
+        let now = Instant::now();
+        if let Some(timeout) = svc.client_affinity
+            && let Some((e, used)) = self.sticky.get_mut(&sticky_key)
+            && live.contains(e)
+            && now.duration_since(*used) <= timeout
         {
+            *used = now;
             return Some(*e);
         }
         let turn = self.turn.entry((ip, proto, port)).or_insert(0);
         let chosen = live[*turn % live.len()];
         *turn = turn.wrapping_add(1);
-        if svc.client_affinity {
-            self.sticky.insert(sticky_key, chosen);
+        if svc.client_affinity.is_some() {
+            self.sticky.insert(sticky_key, (chosen, now));
         }
         Some(chosen)
     }
@@ -214,7 +228,7 @@ mod tests {
                 port: 80,
                 endpoints: endpoints.iter().map(|e| e.parse().unwrap()).collect(),
             }],
-            client_affinity: false,
+            client_affinity: None,
             hostnames: Vec::new(),
         }
     }
@@ -235,12 +249,20 @@ mod tests {
         assert_eq!(t.pick(CLIENT, VIP, Proto::Tcp, 80, only_b), Some(b), "unreachable endpoints are skipped");
         assert_eq!(t.pick(CLIENT, VIP, Proto::Tcp, 80, |_| false), None);
         let mut sticky = svc("web", ServiceAddress::ClusterIp(VIP), &["10.244.0.2:8080", "10.244.0.3:8080"]);
-        sticky.client_affinity = true;
-        t.set(sticky);
+        sticky.client_affinity = Some(Duration::from_secs(3600));
+        t.set(sticky.clone());
         let first = t.pick(CLIENT, VIP, Proto::Tcp, 80, all).unwrap();
         for _ in 0..5 {
             assert_eq!(t.pick(CLIENT, VIP, Proto::Tcp, 80, all), Some(first));
         }
+        // Idle past the timeout: chosen afresh (round robin moves on).
+        sticky.client_affinity = Some(Duration::ZERO);
+        t.set(sticky.clone());
+        std::thread::sleep(Duration::from_millis(2));
+        assert_ne!(t.pick(CLIENT, VIP, Proto::Tcp, 80, all), Some(first), "the affinity expired");
+        sticky.client_affinity = Some(Duration::from_secs(3600));
+        t.set(sticky);
+        let first = t.pick(CLIENT, VIP, Proto::Tcp, 80, all).unwrap();
         let other = |e: SocketAddrV4| e != first;
         assert_ne!(t.pick(CLIENT, VIP, Proto::Tcp, 80, other), Some(first), "a gone endpoint is not kept");
         t.remove("default", "web");

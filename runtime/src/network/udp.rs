@@ -1,7 +1,13 @@
 //! `wasi:sockets/udp` for pods: the same translation as TCP, per datagram.
+//!
+//! Datagrams to a Service are a flow, as conntrack sees them: pinned to the endpoint first
+//! chosen while that stays live, moved to another once it is gone (never stuck on a dead pod),
+//! and replies from the endpoint are reported as coming from the Service's address. Streams
+//! "connected" to a Service keep the real socket unconnected to make that possible; to a pod
+//! or a real address they are connected for real.
 
 use super::Proto::Udp;
-use super::view::{PodSockets, refused};
+use super::view::{PodSockets, SocketMeta, refused};
 use std::net::{Ipv4Addr, SocketAddr};
 use wasmtime::component::Resource;
 use wasmtime_wasi::p2::bindings::sockets::network::{ErrorCode, IpAddressFamily, IpSocketAddress, Network};
@@ -13,6 +19,9 @@ use wasmtime_wasi::p2::bindings::sockets::udp_create_socket;
 use wasmtime_wasi::p2::{DynPollable, SocketResult, UdpSocket};
 
 const REAL_BIND: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+
+/// Service flows one socket keeps pinned at most (a guest sending to ever more Services).
+const MAX_FLOWS: usize = 256;
 
 fn again(this: &Resource<UdpSocket>) -> Resource<UdpSocket> {
     Resource::new_borrow(this.rep())
@@ -86,13 +95,24 @@ impl HostUdpSocket for PodSockets<'_> {
         remote: Option<IpSocketAddress>,
     ) -> SocketResult<(Resource<IncomingDatagramStream>, Resource<OutgoingDatagramStream>)> {
         let wanted = remote.map(SocketAddr::from);
-        let real = match wanted {
-            Some(to) => Some(self.pod.net().route(self.pod.ip(), Udp, to).map_err(refused)?),
+        let flow = match wanted {
+            Some(to) => Some((to, self.pod.net().route_flow(self.pod.ip(), Udp, to, None).map_err(refused)?)),
             None => None,
         };
-        let streams = HostUdpSocket::stream(&mut self.inner, again(&this), real.map(Into::into)).await?;
-        self.pod.meta(Udp, this.rep()).remote = wanted;
-        Ok(streams)
+        let real = flow.filter(|(_, f)| !f.service).map(|(_, f)| f.real);
+        let (incoming, outgoing) =
+            HostUdpSocket::stream(&mut self.inner, again(&this), real.map(Into::into)).await?;
+        self.pod.add_datagram_stream(incoming.rep(), this.rep());
+        self.pod.add_datagram_stream(outgoing.rep(), this.rep());
+        let meta = self.pod.meta(Udp, this.rep());
+        meta.remote = wanted;
+        meta.flows.clear();
+        meta.emulated = false;
+        if let Some((to, f)) = flow.filter(|(_, f)| f.service) {
+            meta.emulated = true;
+            meta.flows.insert(to, f.real);
+        }
+        Ok((incoming, outgoing))
     }
 
     fn local_address(&mut self, this: Resource<UdpSocket>) -> SocketResult<IpSocketAddress> {
@@ -102,7 +122,9 @@ impl HostUdpSocket for PodSockets<'_> {
     }
 
     fn remote_address(&mut self, this: Resource<UdpSocket>) -> SocketResult<IpSocketAddress> {
-        HostUdpSocket::remote_address(&mut self.inner, again(&this))?;
+        if !self.pod.get(Udp, this.rep()).is_some_and(|m| m.emulated) {
+            HostUdpSocket::remote_address(&mut self.inner, again(&this))?;
+        }
         let remote = self.pod.get(Udp, this.rep()).and_then(|m| m.remote);
         remote.map(Into::into).ok_or_else(|| ErrorCode::InvalidState.into())
     }
@@ -146,18 +168,28 @@ impl HostUdpSocket for PodSockets<'_> {
 }
 
 impl HostIncomingDatagramStream for PodSockets<'_> {
-    /// Senders from pods appear under their virtual address.
+    /// Senders appear under their virtual address: the Service a flow went to, or the pod.
+    /// A stream connected to a Service takes only what its flow's endpoint sends.
     fn receive(
         &mut self,
         this: Resource<IncomingDatagramStream>,
         max: u64,
     ) -> SocketResult<Vec<IncomingDatagram>> {
+        let stream = this.rep();
         let mut datagrams = HostIncomingDatagramStream::receive(&mut self.inner, this, max)?;
+        let net = self.pod.shared_net();
+        let meta = self.pod.datagram_socket(stream).map(|m| &*m);
+        let from_service = |real: SocketAddr| {
+            meta?.flows.iter().find(|(_, endpoint)| **endpoint == real).map(|(svc, _)| *svc)
+        };
         for d in &mut datagrams {
             let real = SocketAddr::from(d.remote_address);
-            if let Some(virtual_addr) = self.pod.net().reverse(Udp, real) {
+            if let Some(virtual_addr) = from_service(real).or_else(|| net.reverse(Udp, real)) {
                 d.remote_address = virtual_addr.into();
             }
+        }
+        if let Some(m) = meta.filter(|m| m.emulated) {
+            datagrams.retain(|d| Some(SocketAddr::from(d.remote_address)) == m.remote);
         }
         Ok(datagrams)
     }
@@ -170,6 +202,7 @@ impl HostIncomingDatagramStream for PodSockets<'_> {
     }
 
     fn drop(&mut self, this: Resource<IncomingDatagramStream>) -> wasmtime::Result<()> {
+        self.pod.drop_datagram_stream(this.rep());
         HostIncomingDatagramStream::drop(&mut self.inner, this)
     }
 }
@@ -179,19 +212,39 @@ impl HostOutgoingDatagramStream for PodSockets<'_> {
         HostOutgoingDatagramStream::check_send(&mut self.inner, this)
     }
 
-    /// Each datagram's destination is routed like a connect; one refused destination fails the
-    /// call before anything is sent.
+    /// Each datagram's destination is routed like a connect (a Service's flow kept on its
+    /// endpoint while that lives); one refused destination fails the call before anything is
+    /// sent.
     fn send(
         &mut self,
         this: Resource<OutgoingDatagramStream>,
         datagrams: Vec<OutgoingDatagram>,
     ) -> SocketResult<u64> {
         let pod = self.pod.ip();
+        let net = self.pod.shared_net();
+        let mut unknown = SocketMeta::default();
+        let meta = match self.pod.datagram_socket(this.rep()) {
+            Some(meta) => meta,
+            None => &mut unknown,
+        };
         let mut routed = Vec::with_capacity(datagrams.len());
         for mut d in datagrams {
-            if let Some(to) = d.remote_address {
-                let real = self.pod.net().route(pod, Udp, to.into()).map_err(refused)?;
-                d.remote_address = Some(real.into());
+            let to = match (d.remote_address.map(SocketAddr::from), meta.remote.filter(|_| meta.emulated)) {
+                (Some(to), Some(connected)) if to != connected => {
+                    return Err(ErrorCode::InvalidArgument.into());
+                }
+                (Some(to), _) => Some(to),
+                (None, connected) => connected,
+            };
+            if let Some(to) = to {
+                let flow = net.route_flow(pod, Udp, to, meta.flows.get(&to).copied()).map_err(refused)?;
+                if flow.service {
+                    if meta.flows.len() >= MAX_FLOWS && !meta.flows.contains_key(&to) {
+                        meta.flows.clear();
+                    }
+                    meta.flows.insert(to, flow.real);
+                }
+                d.remote_address = Some(flow.real.into());
             }
             routed.push(d);
         }
@@ -206,6 +259,7 @@ impl HostOutgoingDatagramStream for PodSockets<'_> {
     }
 
     async fn drop(&mut self, this: Resource<OutgoingDatagramStream>) -> wasmtime::Result<()> {
+        self.pod.drop_datagram_stream(this.rep());
         HostOutgoingDatagramStream::drop(&mut self.inner, this).await
     }
 }

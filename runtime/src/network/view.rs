@@ -18,6 +18,11 @@ pub(crate) struct SocketMeta {
     pub port: Option<u16>,
     /// The real local address this socket was named under, for the peer to see.
     pub named: Option<SocketAddr>,
+    /// UDP: the socket's streams are "connected" to a Service (`remote`) while the real socket
+    /// is not, so each datagram can go to a live endpoint and replies come from the Service.
+    pub emulated: bool,
+    /// UDP: the endpoint (real address) each Service destination's flow is pinned to.
+    pub flows: HashMap<SocketAddr, SocketAddr>,
 }
 
 /// One component instance's view of its pod's network (one per Store).
@@ -25,11 +30,28 @@ pub struct PodNet {
     ip: Ipv4Addr,
     net: Arc<dyn PodNetwork>,
     sockets: HashMap<(Proto, u32), SocketMeta>,
+    /// A UDP datagram stream's socket (stream handle -> socket handle).
+    datagram_streams: HashMap<u32, u32>,
 }
 
 impl PodNet {
     pub fn new(ip: Ipv4Addr, net: Arc<dyn PodNetwork>) -> Self {
-        PodNet { ip, net, sockets: HashMap::new() }
+        PodNet { ip, net, sockets: HashMap::new(), datagram_streams: HashMap::new() }
+    }
+
+    /// Note the UDP socket behind a datagram stream.
+    pub(crate) fn add_datagram_stream(&mut self, stream: u32, socket: u32) {
+        self.datagram_streams.insert(stream, socket);
+    }
+
+    pub(crate) fn drop_datagram_stream(&mut self, stream: u32) {
+        self.datagram_streams.remove(&stream);
+    }
+
+    /// The UDP socket a datagram stream belongs to.
+    pub(crate) fn datagram_socket(&mut self, stream: u32) -> Option<&mut SocketMeta> {
+        let socket = *self.datagram_streams.get(&stream)?;
+        self.sockets.get_mut(&(Proto::Udp, socket))
     }
 
     pub fn ip(&self) -> Ipv4Addr {

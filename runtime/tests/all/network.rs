@@ -148,3 +148,65 @@ async fn names_outside_the_cluster_reach_the_host_resolver_only_where_egress_all
     let out = probe_through_host_resolver(EgressPolicy::default()).await;
     assert!(out.contains("name-unresolvable"), "no egress, no forwarding: {out}");
 }
+
+/// A UDP Service `10.96.0.53:53` over these echo endpoints (pod IP, port 5353).
+fn udp_service(endpoints: &[Ipv4Addr]) -> wasmkube_runtime::network::Service {
+    use wasmkube_runtime::network::{Service, ServiceAddress, ServicePort};
+    Service {
+        namespace: "default".into(),
+        name: "echo".into(),
+        address: ServiceAddress::ClusterIp(Ipv4Addr::new(10, 96, 0, 53)),
+        ports: vec![ServicePort {
+            name: String::new(),
+            proto: Proto::Udp,
+            port: 53,
+            endpoints: endpoints.iter().map(|ip| std::net::SocketAddrV4::new(*ip, 5353)).collect(),
+        }],
+        client_affinity: None,
+        hostnames: Vec::new(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_udp_flow_to_a_service_stays_on_its_endpoint_and_moves_when_that_one_is_gone() {
+    const C: Ipv4Addr = Ipv4Addr::new(10, 244, 0, 4);
+    let t = TestRuntime::new();
+    let probe = t.image("netprobe");
+    let echo = |name: &str, ip: Ipv4Addr| {
+        let c = command("echo", &probe, &["udp-echo", "5353", name]);
+        t.rt.start_pod(at(pod(name, vec![c]), ip), StartOptions::default()).unwrap()
+    };
+    let (echo_a, echo_b) = (echo("echo-a", A), echo("echo-b", B));
+    for ip in [A, B] {
+        while t.rt.network().host_addr(ip, Proto::Udp, 5353).is_none() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    t.rt.network().set_service(udp_service(&[A, B]));
+    // One ping every 50 ms on a socket "connected" to the Service.
+    let ping = command("ping", &probe, &["udp-ping", "10.96.0.53:53", "80", "50"]);
+    let client = t.rt.start_pod(at(pod("client", vec![ping]), C), StartOptions::default()).unwrap();
+    let replies = |t: &TestRuntime| -> Vec<String> {
+        t.logs("client", "ping").lines().filter(|l| l.starts_with("reply")).map(str::to_string).collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while replies(&t).len() < 5 {
+        assert!(Instant::now() < deadline, "no replies: {}", t.logs("client", "ping"));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let first = replies(&t);
+    let pinned = if first[0].contains("echo-a") { "echo-a" } else { "echo-b" };
+    assert!(first.iter().all(|r| r.starts_with("reply 10.96.0.53:53 ") && r.contains(pinned)), "{first:?}");
+    // The pinned endpoint goes away: it leaves the Service and its pod stops.
+    let (gone, other, rest) = if pinned == "echo-a" { (echo_a, "echo-b", B) } else { (echo_b, "echo-a", A) };
+    t.rt.network().set_service(udp_service(&[rest]));
+    gone.stop(Duration::from_secs(1)).await;
+    let status = client.wait().await;
+    assert_eq!(status.containers[0].state.exit_code(), Some(0), "{status:#?}");
+    let all = t.logs("client", "ping");
+    let last: Vec<&str> = all.lines().rev().take(20).collect();
+    assert!(
+        last.iter().all(|l| l.starts_with("reply 10.96.0.53:53 ") && l.contains(other)),
+        "the flow moved to the remaining endpoint: {all}"
+    );
+}

@@ -185,7 +185,12 @@ fn translate(svc: &Value, slices: Option<&BTreeMap<String, Arc<Value>>>) -> Opti
         name: meta::name(svc).to_string(),
         address,
         ports,
-        client_affinity: text(spec, "sessionAffinity") == "ClientIP",
+        client_affinity: (text(spec, "sessionAffinity") == "ClientIP").then(|| {
+            // Upstream's default: three hours.
+            let timeout =
+                spec.pointer("/sessionAffinityConfig/clientIP/timeoutSeconds").and_then(Value::as_u64);
+            std::time::Duration::from_secs(timeout.unwrap_or(10_800))
+        }),
         hostnames: endpoint_hostnames(slices),
     })
 }
@@ -294,7 +299,7 @@ mod tests {
         let slices: BTreeMap<String, Arc<Value>> = [("web-abc".to_string(), Arc::new(slice))].into();
         let s = translate(&svc, Some(&slices)).unwrap();
         assert_eq!(s.address, ServiceAddress::ClusterIp(Ipv4Addr::new(10, 96, 0, 20)));
-        assert!(s.client_affinity);
+        assert_eq!(s.client_affinity, Some(std::time::Duration::from_secs(10_800)));
         let http = &s.ports[0];
         assert_eq!((http.port, http.proto), (80, Proto::Tcp));
         let want: Vec<SocketAddrV4> =
