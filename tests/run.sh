@@ -41,4 +41,5 @@ say "benchmarks in quick mode (checks the harnesses run; figures are not judged)
 cargo bench -p wasmkube --bench api --profile dev --locked -- --quick
 cargo bench -p wasmkube-runtime --bench pods --profile dev --locked -- --quick
 cargo bench -p wasmkube --bench cluster --profile dev --locked -- --quick
+cargo bench -p wasmkube --bench network --profile dev --locked -- --quick
 cargo bench -p wasmkube-scheduler --bench scheduler --profile dev --locked -- --quick

@@ -5,6 +5,7 @@
 mod admission;
 mod api_shape;
 mod bad_input;
+mod guestbook;
 mod ingress;
 mod kubectl_apply;
 mod kubectl_basics;

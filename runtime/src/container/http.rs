@@ -200,6 +200,8 @@ async fn accept_loop(listener: TcpListener, accepted: mpsc::Sender<TcpStream>) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
+                // A response head and body written apart must not wait on a delayed ACK.
+                let _ = stream.set_nodelay(true);
                 if accepted.send(stream).await.is_err() {
                     return;
                 }

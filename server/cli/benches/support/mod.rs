@@ -15,6 +15,8 @@ pub struct Server {
     pub addr: String,
     pub dir: tempfile::TempDir,
     pub ready_after: Duration,
+    /// endpoints.json as the server wrote it.
+    pub endpoints: serde_json::Value,
 }
 
 impl Drop for Server {
@@ -24,13 +26,19 @@ impl Drop for Server {
     }
 }
 
-#[allow(clippy::zombie_processes, reason = "the returned Server waits on its child when dropped")]
 pub fn start_server() -> Server {
+    start_server_with(&[])
+}
+
+/// The server with these extra flags (e.g. `--ingress-listen 127.0.0.1:0`).
+#[allow(clippy::zombie_processes, reason = "the returned Server waits on its child when dropped")]
+pub fn start_server_with(extra: &[&str]) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let t0 = Instant::now();
     let child = Command::new(BIN)
         .args(["server", "--api-listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -43,7 +51,8 @@ pub fn start_server() -> Server {
             && let Some(addr) = v["api"].as_str()
             && blocking_get(addr, "/readyz").is_some_and(|b| b == "ok")
         {
-            return Server { child, addr: addr.into(), dir, ready_after: t0.elapsed() };
+            let ready_after = t0.elapsed();
+            return Server { child, addr: addr.into(), dir, ready_after, endpoints: v };
         }
         std::thread::sleep(Duration::from_millis(2));
     }
@@ -78,6 +87,11 @@ impl Conn {
     }
 
     pub async fn request(&mut self, method: &str, path: &str, body: &str) -> u16 {
+        self.exchange(method, path, body).await.0
+    }
+
+    /// A request and the whole answer: status and body.
+    pub async fn exchange(&mut self, method: &str, path: &str, body: &str) -> (u16, Vec<u8>) {
         let content_type =
             if method == "PATCH" { "application/merge-patch+json" } else { "application/json" };
         let req = format!(
@@ -101,7 +115,7 @@ impl Conn {
         }
         let mut body = vec![0; len];
         self.r.read_exact(&mut body).await.unwrap();
-        status
+        (status, body)
     }
 }
 
