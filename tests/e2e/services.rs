@@ -278,6 +278,7 @@ apiVersion: v1
 kind: Service
 metadata: {{name: web, namespace: b}}
 spec:
+  type: NodePort
   selector: {{app: web}}
   ports: [{{port: 80, targetPort: http}}]
 ---
@@ -288,12 +289,18 @@ spec:
     );
     let fetch = || get(client_port, "/fetch?url=http://web.b/").unwrap_or_default();
     assert!(eventually(30, || fetch().contains("hello from web")), "open before any policy: {}", fetch());
+    // From outside, through the NodePort: the client is this test's 127.0.0.1.
+    let node_port: u16 =
+        s.k(&["get", "-n", "b", "svc", "web", "-o", "jsonpath={.spec.ports[0].nodePort}"]).parse().unwrap();
+    let outside = || get(node_port, "/").unwrap_or_default();
+    assert!(outside().contains("hello from web"));
     s.apply(
         "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: b}\nspec:\n  \
          podSelector: {}\n  policyTypes: [Ingress]\n",
         &[],
     );
     assert!(eventually(10, || fetch().starts_with("HTTP/1.1 502")), "default deny: {}", fetch());
+    assert!(eventually(10, || outside().is_empty()), "default deny from outside too: {}", outside());
     s.apply(
         "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: from-a, namespace: b}\nspec:\n  \
          podSelector: {matchLabels: {app: web}}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: \
@@ -301,4 +308,11 @@ spec:
         &[],
     );
     assert!(eventually(10, || fetch().contains("hello from web")), "admitted from a: {}", fetch());
+    assert!(outside().is_empty(), "namespace a is not the outside");
+    s.apply(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: from-host, namespace: b}\nspec:\n  \
+         podSelector: {}\n  ingress:\n  - from: [{ipBlock: {cidr: 127.0.0.0/8}}]\n",
+        &[],
+    );
+    assert!(eventually(10, || outside().contains("hello from web")), "admitted by ipBlock: {}", outside());
 }

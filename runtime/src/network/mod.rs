@@ -40,7 +40,7 @@ mod tcp;
 mod udp;
 pub mod view;
 
-pub use host_port::{forward_host_port, forward_node_port};
+pub use host_port::{forward_host_port, forward_node_port, outside_client};
 pub use http::PodHttpHooks;
 pub use linker::add_to_linker;
 pub use lookup::host_lookup;

@@ -83,8 +83,9 @@ struct State {
 const EPHEMERAL: std::ops::RangeInclusive<u16> = 32768..=60999;
 
 /// Whether one pod may connect to another pod's port: the cluster's NetworkPolicies, which the
-/// node agent keeps. `from` is the client pod's IP, or 0.0.0.0 for a connection from the node
-/// itself (a NodePort, the ingress). Without one, everything is allowed.
+/// node agent keeps. `from` is the client pod's IP, or for a connection from outside the pod
+/// network (a NodePort, the ingress) the client's real address. Without one, everything is
+/// allowed.
 pub trait ConnectPolicy: Send + Sync + 'static {
     fn allows(&self, from: Ipv4Addr, to: Ipv4Addr, proto: Proto, port: u16) -> bool;
 }

@@ -26,7 +26,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use routes::{Backend, PortRef, Routes};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{SocketAddr, SocketAddrV4};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tls::Certificates;
@@ -151,7 +151,9 @@ async fn handle(
         );
         return Ok(text(StatusCode::SERVICE_UNAVAILABLE, &why));
     };
-    let Ok(target) = net.route(Ipv4Addr::UNSPECIFIED, Proto::Tcp, SocketAddr::V4(vip)) else {
+    // The client as NetworkPolicy (ipBlock) and ClientIP affinity see it.
+    let client = wasmkube_runtime::network::outside_client(peer);
+    let Ok(target) = net.route(client, Proto::Tcp, SocketAddr::V4(vip)) else {
         let why = format!("503 service {}/{} has no ready endpoint\n", backend.namespace, backend.service);
         return Ok(text(StatusCode::SERVICE_UNAVAILABLE, &why));
     };
