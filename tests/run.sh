@@ -24,6 +24,10 @@ export WASMKUBE_TEST_VENV=$VENV
 command -v redis-cli >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq redis-tools; }
 # dig asks the cluster DNS server in the services tests.
 command -v dig >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq bind9-dnsutils; }
+# runc runs OCI containers; busybox-static is the image the OCI tests build; ip makes pod
+# network namespaces.
+command -v runc >/dev/null 2>&1 && [ -x /bin/busybox ] && command -v ip >/dev/null 2>&1 \
+  || { apt-get update -qq && apt-get install -y -qq runc busybox-static iproute2; }
 
 say "guest components (installs the wasm toolchain if missing)"
 bash guest-examples/build.sh

@@ -40,6 +40,7 @@ fn container(name: &str, image: &ImageSpec, args: &[&str], kind: ContainerKind) 
         kind,
         limits: Limits::default(),
         sidecar: false,
+        overrides: Default::default(),
     }
 }
 

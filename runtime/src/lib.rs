@@ -23,6 +23,7 @@ pub mod limits;
 pub mod linker;
 pub mod logs;
 pub mod network;
+pub mod oci;
 pub mod pod;
 pub mod runtime;
 pub mod spec;
@@ -36,7 +37,7 @@ pub use network::{EgressPolicy, NodeNetwork, PodNetwork};
 pub use pod::PodHandle;
 pub use runtime::{CacheCounts, PortBinder, RestartBackoff, Runtime, RuntimeConfig, StartOptions};
 pub use spec::{
-    ContainerKind, ContainerSpec, ImageSpec, Limits, MountSpec, PodSpec, RestartPolicy, VolumeSource,
-    VolumeSpec,
+    ContainerImage, ContainerKind, ContainerSpec, ImageOverrides, ImageSpec, Limits, MountSpec, PodSpec,
+    RestartPolicy, VolumeSource, VolumeSpec,
 };
 pub use status::{ContainerState, ContainerStatus, PodPhase, PodStatus};

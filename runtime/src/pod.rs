@@ -55,9 +55,22 @@ pub(crate) struct PodContext {
     /// The main containers are done: sidecars end for good instead of restarting.
     sidecars_done: AtomicBool,
     pub(crate) cpu: HashMap<String, Arc<AtomicU64>>,
+    /// The network namespace of the pod's OCI containers, made with the first of them.
+    netns: std::sync::Mutex<Option<Arc<crate::oci::netns::NetNs>>>,
 }
 
 impl PodContext {
+    /// The pod's network namespace for OCI containers, created on first use (blocking).
+    pub(crate) fn netns(&self) -> Result<Arc<crate::oci::netns::NetNs>, String> {
+        let mut slot = self.netns.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(ns) = slot.as_ref() {
+            return Ok(ns.clone());
+        }
+        let ns = Arc::new(crate::oci::netns::NetNs::create(&format!("wk-{}", self.spec.uid))?);
+        *slot = Some(ns.clone());
+        Ok(ns)
+    }
+
     pub(crate) fn set_state(&self, init: bool, index: usize, state: ContainerState) {
         self.update(init, index, |slot| slot.state = state);
     }
@@ -177,6 +190,7 @@ pub(crate) fn start(
         container_stops,
         sidecars_done: AtomicBool::new(false),
         cpu,
+        netns: Default::default(),
     });
     let uid = ctx.spec.uid.clone();
     let span = tracing::info_span!("pod", namespace = %ctx.spec.namespace, name = %ctx.spec.name, uid = %uid);

@@ -43,6 +43,13 @@ pub struct RuntimeConfig {
     /// How long ended containers wait before they run again.
     #[serde(default)]
     pub restart_backoff: RestartBackoff,
+    /// The OCI runtime binary that runs container images (`runc`, or `crun`).
+    #[serde(default = "default_oci_runtime")]
+    pub oci_runtime: PathBuf,
+}
+
+fn default_oci_runtime() -> PathBuf {
+    PathBuf::from("runc")
 }
 
 /// The crash-loop back-off: immediate first restart, then `initial` doubling up to `max`
@@ -72,6 +79,7 @@ impl RuntimeConfig {
             logs: LogConfig::default(),
             egress: EgressPolicy::default(),
             restart_backoff: RestartBackoff::default(),
+            oci_runtime: default_oci_runtime(),
         }
     }
 }

@@ -82,15 +82,47 @@ pub struct ContainerSpec {
     /// containers, restarts whenever it ends, and is stopped once the main containers are done.
     #[serde(default)]
     pub sidecar: bool,
+    /// The manifest's `command` and `args` as given, for an OCI container (they replace the
+    /// image's Entrypoint and Cmd as Kubernetes says); a wasm container takes `args`.
+    #[serde(default)]
+    pub overrides: ImageOverrides,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageOverrides {
+    pub command: Option<Vec<String>>,
+    pub args: Option<Vec<String>>,
 }
 
 /// A resolved image: the runtime never fetches anything itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageSpec {
-    /// `sha256:<hex>` of the component bytes; keys the compiled-component cache.
+    /// `sha256:<hex>` of the component bytes (keys the compiled-component cache), or of a
+    /// container image's manifest.
     pub digest: String,
-    /// Where the component's bytes are (normally a blob in the image store).
+    /// Where the component's bytes are (normally a blob in the image store); for a container
+    /// image, its manifest.
+    pub path: PathBuf,
+    /// Set for an OCI container image (run by the OCI runtime, not wasmtime).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<ContainerImage>,
+}
+
+/// An OCI container image in the store: its config and its layers, bottom first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerImage {
+    pub config: crate::oci::image::ImageConfig,
+    pub layers: Vec<Layer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Layer {
+    pub digest: String,
+    pub media_type: String,
     pub path: PathBuf,
 }
 

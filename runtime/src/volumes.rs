@@ -89,28 +89,34 @@ impl PodVolumes {
         Ok(PodVolumes { dirs })
     }
 
+    /// The host directory behind a mount, and whether it is read-only: what a wasm container
+    /// preopens and an OCI container bind-mounts, so both see the same files.
+    pub fn host_dir(&self, mount: &MountSpec) -> Result<(PathBuf, bool), Error> {
+        if !mount.mount_path.starts_with('/') {
+            return Err(Error::RelativeMountPath(mount.mount_path.clone()));
+        }
+        let volume = self.dirs.get(&mount.volume).ok_or_else(|| Error::UnknownVolume {
+            volume: mount.volume.clone(),
+            mount_path: mount.mount_path.clone(),
+        })?;
+        let mut path = volume.path.clone();
+        if let Some(sub) = &mount.sub_path {
+            path.push(checked_relative(&mount.volume, sub)?);
+            if !volume.always_read_only {
+                std::fs::create_dir_all(&path).map_err(|source| Error::Io {
+                    volume: mount.volume.clone(),
+                    path: path.clone(),
+                    source,
+                })?;
+            }
+        }
+        Ok((path, mount.read_only || volume.always_read_only))
+    }
+
     /// Preopen each mount into a container's WASI context.
     pub fn preopen(&self, builder: &mut WasiCtxBuilder, mounts: &[MountSpec]) -> Result<(), Error> {
         for mount in mounts {
-            if !mount.mount_path.starts_with('/') {
-                return Err(Error::RelativeMountPath(mount.mount_path.clone()));
-            }
-            let volume = self.dirs.get(&mount.volume).ok_or_else(|| Error::UnknownVolume {
-                volume: mount.volume.clone(),
-                mount_path: mount.mount_path.clone(),
-            })?;
-            let mut path = volume.path.clone();
-            if let Some(sub) = &mount.sub_path {
-                path.push(checked_relative(&mount.volume, sub)?);
-                if !volume.always_read_only {
-                    std::fs::create_dir_all(&path).map_err(|source| Error::Io {
-                        volume: mount.volume.clone(),
-                        path: path.clone(),
-                        source,
-                    })?;
-                }
-            }
-            let read_only = mount.read_only || volume.always_read_only;
+            let (path, read_only) = self.host_dir(mount)?;
             let perms = if read_only { FsPerms::ReadOnly } else { FsPerms::ReadWrite };
             builder.preopened_dir(&path, &mount.mount_path, perms).map_err(|e| Error::Preopen {
                 path: path.clone(),

@@ -3,6 +3,7 @@
 
 mod command;
 mod http;
+mod oci;
 
 use crate::host::Host;
 use crate::limits::{CpuMeter, StoreLimiter, install_epoch_policy};
@@ -121,7 +122,14 @@ async fn run_in_span(
     let started_at = Utc::now();
     let outcome = match create(&pod, volumes, spec, stop).await {
         Err(message) => Outcome::error(128, "CreateContainerError", message),
-        Ok((env, prepared)) => {
+        Ok((env, None)) => {
+            let env = Arc::new(env);
+            let running = || pod.set_state(init, index, ContainerState::Running { started_at: Utc::now() });
+            let outcome = oci::run(&env, running).await;
+            env.logs.close();
+            outcome
+        }
+        Ok((env, Some(prepared))) => {
             pod.set_state(init, index, ContainerState::Running { started_at });
             let env = Arc::new(env);
             let outcome = match env.spec.kind.clone() {
@@ -149,8 +157,12 @@ async fn create(
     volumes: Arc<PodVolumes>,
     spec: ContainerSpec,
     stop: StopSignal,
-) -> Result<(ContainerEnv, Arc<crate::cache::Prepared>), String> {
-    let prepared = pod.runtime.cache.get(&spec.image).await.map_err(|e| e.to_string())?;
+) -> Result<(ContainerEnv, Option<Arc<crate::cache::Prepared>>), String> {
+    // An OCI container image has nothing to compile.
+    let prepared = match spec.image.container {
+        Some(_) => None,
+        None => Some(pod.runtime.cache.get(&spec.image).await.map_err(|e| e.to_string())?),
+    };
     let dir = container_log_dir(&pod.pod_dir, &spec.name);
     let logs = LogSink::create(&dir, &spec.name, pod.runtime.config.logs, pod.options.log_observer.clone())
         .map_err(|e| e.to_string())?;

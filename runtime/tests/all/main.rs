@@ -9,5 +9,6 @@ mod images;
 mod limits;
 mod logs;
 mod network;
+mod oci;
 mod restarts;
 mod support;

@@ -103,6 +103,7 @@ pub fn command(name: &str, image: &ImageSpec, args: &[&str]) -> ContainerSpec {
         kind: ContainerKind::Command,
         limits: Limits::default(),
         sidecar: false,
+        overrides: Default::default(),
     }
 }
 

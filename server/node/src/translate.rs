@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use wasmkube_runtime::{
-    ContainerKind, ContainerSpec, ImageSpec, Limits, MountSpec, PodSpec, RestartPolicy, VolumeSource,
-    VolumeSpec,
+    ContainerKind, ContainerSpec, ImageOverrides, ImageSpec, Limits, MountSpec, PodSpec, RestartPolicy,
+    VolumeSource, VolumeSpec,
 };
 
 /// What translation needs from the outside world.
@@ -167,6 +167,7 @@ fn container(
         kind: ContainerKind::Detect { ports },
         limits: limits(c)?,
         sidecar: c.restart_policy.as_deref() == Some("Always"),
+        overrides: ImageOverrides { command: c.command.clone(), args: c.args.clone() },
     })
 }
 

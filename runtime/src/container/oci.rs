@@ -1,0 +1,510 @@
+//! OCI containers, run by a real OCI runtime binary (`runc` unless configured otherwise) in the
+//! pod beside its wasm containers.
+//!
+//! One run: the image's root (unpacked once per image) is the lower layer of an overlay whose
+//! upper layer is this run's own, mounted as the bundle's `rootfs`; `config.json` comes from the
+//! image config and the container spec (command/args over Entrypoint/Cmd, env, working dir,
+//! user, Docker's default capabilities, cgroup limits for memory, CPU and pids, the pod's
+//! volumes bind-mounted from the same directories wasm containers preopen, the pod's network
+//! namespace). `runc create` gets pipes as stdio, which feed the container's log files; the
+//! runtime is the child subreaper, so the container's init becomes our child and its exit is
+//! seen at once through a pidfd. A stop is SIGTERM, then SIGKILL when the grace period ends.
+//! Afterwards the container is deleted, the overlay unmounted and the bundle removed.
+
+use super::{ContainerEnv, Outcome};
+use crate::logs::Stream;
+use crate::network::{PodNetwork, Proto};
+use crate::oci::image::ContainerConfig;
+use crate::spec::{ContainerKind, ContainerSpec};
+use serde_json::{Value, json};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+
+/// Docker's default capability set.
+const CAPABILITIES: [&str; 14] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
+/// Processes a container may have at most (a fork bomb stays inside its container).
+const PIDS_LIMIT: i64 = 4096;
+
+/// Where runc keeps its state: tmpfs, so nothing outlives a reboot.
+const RUNC_ROOT: &str = "/run/wasmkube-runc";
+
+pub(crate) async fn run(env: &Arc<ContainerEnv>, on_running: impl FnOnce()) -> Outcome {
+    let id = container_id(env);
+    let bundle = env.pod.pod_dir.join("oci").join(&env.spec.name);
+    cleanup(env, &id, &bundle).await;
+    let created = create(env, &id, &bundle).await;
+    let outcome = match created {
+        Err(message) => Outcome::error(128, "StartError", message),
+        Ok(created) => {
+            on_running();
+            created.wait(env, &id).await
+        }
+    };
+    cleanup(env, &id, &bundle).await;
+    outcome
+}
+
+fn container_id(env: &ContainerEnv) -> String {
+    format!("wk-{}-{}", env.pod.spec.uid, env.spec.name)
+}
+
+fn runc(env: &ContainerEnv) -> Command {
+    let mut cmd = Command::new(&env.pod.runtime.config.oci_runtime);
+    cmd.arg("--root").arg(RUNC_ROOT);
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+/// Run `runc ARGS` to its end (off the async threads); the error text if it failed.
+async fn runc_do(env: &ContainerEnv, args: &[&str]) -> Result<(), String> {
+    let mut cmd = runc(env);
+    cmd.args(args);
+    let name = runtime_name(env);
+    let out = tokio::task::spawn_blocking(move || cmd.output())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("running {name}: {e}"))?;
+    if out.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&out.stderr).trim().to_string()) }
+}
+
+fn runtime_name(env: &ContainerEnv) -> String {
+    env.pod.runtime.config.oci_runtime.display().to_string()
+}
+
+/// Whatever an earlier run (or a crash) left: the runc container, the overlay, the bundle.
+async fn cleanup(env: &ContainerEnv, id: &str, bundle: &Path) {
+    let _ = runc_do(env, &["delete", "--force", id]).await;
+    let rootfs = bundle.join("rootfs");
+    let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
+    let _ = std::fs::remove_dir_all(bundle);
+}
+
+struct Created {
+    /// The container's init process, our child (we are its subreaper).
+    pidfd: OwnedFd,
+    pumps: Vec<tokio::task::JoinHandle<()>>,
+    /// Container ports published into the pod network while it runs.
+    _ports: Vec<PublishedPort>,
+}
+
+/// Make this process the subreaper of what it starts: a container's init, whose parent (the
+/// runtime's `create`) exits at once, becomes our child, so we can reap it and read its status.
+fn become_subreaper() -> Result<(), String> {
+    static ONCE: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    ONCE.get_or_init(|| {
+        rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
+            .map_err(|e| format!("becoming the child subreaper: {e}"))
+    })
+    .clone()
+}
+
+async fn create(env: &Arc<ContainerEnv>, id: &str, bundle: &Path) -> Result<Created, String> {
+    let image = env.spec.image.container.as_ref().ok_or("not a container image")?;
+    become_subreaper()?;
+    let rootfs_cache = env.pod.runtime.config.data_dir.join("oci").join("rootfs");
+    let spec_image = env.spec.image.clone();
+    let lower = tokio::task::spawn_blocking(move || crate::oci::rootfs::unpacked(&rootfs_cache, &spec_image))
+        .await
+        .map_err(|e| e.to_string())??;
+    let netns = {
+        let pod = env.pod.clone();
+        tokio::task::spawn_blocking(move || pod.netns()).await.map_err(|e| e.to_string())??
+    };
+    for dir in ["rootfs", "upper", "work"] {
+        std::fs::create_dir_all(bundle.join(dir)).map_err(|e| format!("{}: {e}", bundle.display()))?;
+    }
+    let options = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.display(),
+        bundle.join("upper").display(),
+        bundle.join("work").display()
+    );
+    let options = std::ffi::CString::new(options).map_err(|e| e.to_string())?;
+    rustix::mount::mount(
+        "overlay",
+        bundle.join("rootfs"),
+        "overlay",
+        rustix::mount::MountFlags::empty(),
+        options.as_c_str(),
+    )
+    .map_err(|e| format!("mounting the container's root (overlay): {e}"))?;
+    let config = image.config.config.clone().unwrap_or_default();
+    let user = user(&lower, config.user.as_deref())?;
+    let mut spec = runtime_spec(env, &config, user, &netns.path())?;
+    let etc = write_etc(env, bundle)?;
+    spec["mounts"].as_array_mut().expect("mounts is a list").extend(etc);
+    let json = serde_json::to_vec_pretty(&spec).expect("a runtime spec serialises");
+    std::fs::write(bundle.join("config.json"), json).map_err(|e| format!("writing config.json: {e}"))?;
+
+    let (out_r, out_w) = std::io::pipe().map_err(|e| e.to_string())?;
+    let (err_r, err_w) = std::io::pipe().map_err(|e| e.to_string())?;
+    let pid_file = bundle.join("pid");
+    let log = bundle.join("runc.log");
+    let mut create = runc(env);
+    create
+        .args(["--log"])
+        .arg(&log)
+        .args(["--log-format", "json", "create", "--bundle"])
+        .arg(bundle)
+        .arg("--pid-file")
+        .arg(&pid_file)
+        .arg(id)
+        .stdout(out_w)
+        .stderr(err_w);
+    // The command (and with it our copies of the write ends) is gone once this returns: the
+    // streams end when the container's own copies close.
+    let status = tokio::task::spawn_blocking(move || create.status())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("running {}: {e}", runtime_name(env)));
+    let pumps = vec![pump(env, out_r, Stream::Stdout), pump(env, err_r, Stream::Stderr)];
+    if !status?.success() {
+        return Err(runc_error(&log).unwrap_or_else(|| format!("{} create failed", runtime_name(env))));
+    }
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|p| p.trim().parse().ok())
+        .ok_or("the runtime wrote no pid file")?;
+    let pid = rustix::process::Pid::from_raw(pid).ok_or("bad pid")?;
+    let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
+        .map_err(|e| format!("watching the container's process: {e}"))?;
+    let ports = publish_ports(env, &netns)?;
+    runc_do(env, &["start", id]).await.map_err(|e| format!("{} start: {e}", runtime_name(env)))?;
+    Ok(Created { pidfd, pumps, _ports: ports })
+}
+
+/// The last error runc logged (its JSON log), as one line.
+fn runc_error(log: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(log).ok()?;
+    text.lines()
+        .rev()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["level"] == "error")
+        .and_then(|v| v["msg"].as_str().map(str::to_string))
+}
+
+/// Copy what the container writes on one stream into its log.
+fn pump(env: &Arc<ContainerEnv>, reader: std::io::PipeReader, stream: Stream) -> tokio::task::JoinHandle<()> {
+    let env = env.clone();
+    tokio::spawn(async move {
+        let Ok(mut rx) = tokio::net::unix::pipe::Receiver::from_owned_fd(OwnedFd::from(reader)) else {
+            return;
+        };
+        let mut buf = vec![0u8; 16 * 1024];
+        while let Ok(n) = rx.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            env.logs.write(stream, &buf[..n]);
+        }
+    })
+}
+
+impl Created {
+    async fn wait(self, env: &ContainerEnv, id: &str) -> Outcome {
+        // Reaped when it exits: looked at on every SIGCHLD the process gets (and twice a
+        // second in case one was missed).
+        let mut sigchld = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::child()).ok();
+        let exited = async {
+            loop {
+                let options = rustix::process::WaitIdOptions::EXITED | rustix::process::WaitIdOptions::NOHANG;
+                match rustix::process::waitid(rustix::process::WaitId::PidFd(self.pidfd.as_fd()), options) {
+                    Ok(Some(status)) => {
+                        return Some(
+                            status
+                                .exit_status()
+                                .unwrap_or_else(|| 128 + status.terminating_signal().unwrap_or(9)),
+                        );
+                    }
+                    Ok(None) => {}
+                    Err(_) => return None,
+                }
+                match sigchld.as_mut() {
+                    Some(signals) => {
+                        let _ = tokio::time::timeout(Duration::from_millis(500), signals.recv()).await;
+                    }
+                    None => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            }
+        };
+        tokio::pin!(exited);
+        let code = tokio::select! {
+            code = &mut exited => code,
+            deadline = env.stop.requested() => {
+                let _ = runc_do(env, &["kill", id, "TERM"]).await;
+                tokio::select! {
+                    code = &mut exited => code,
+                    () = tokio::time::sleep_until(deadline) => {
+                        let _ = runc_do(env, &["kill", id, "KILL"]).await;
+                        exited.await
+                    }
+                }
+            }
+        };
+        // The streams end when the last process holding them does (all of them go with init).
+        for pump in self.pumps {
+            let _ = tokio::time::timeout(Duration::from_secs(2), pump).await;
+        }
+        let oom = oom_killed(id);
+        match code {
+            None => Outcome::error(128, "Error", "lost track of the container's process".into()),
+            Some(_) if oom => Outcome::error(
+                super::KILLED_EXIT_CODE,
+                "OOMKilled",
+                "the container exceeded its memory limit".into(),
+            ),
+            Some(code) => Outcome::exited(code),
+        }
+    }
+}
+
+/// Whether the kernel's OOM killer struck in the container's cgroup (v1 or v2).
+fn oom_killed(id: &str) -> bool {
+    let count = |path: &str, key: &str| -> u64 {
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| t.lines().find_map(|l| l.strip_prefix(key)?.trim().parse().ok()))
+            .unwrap_or(0)
+    };
+    count(&format!("/sys/fs/cgroup/memory/wasmkube/{id}/memory.oom_control"), "oom_kill ") > 0
+        || count(&format!("/sys/fs/cgroup/wasmkube/{id}/memory.events"), "oom_kill ") > 0
+        || count(&format!("/sys/fs/cgroup/unified/wasmkube/{id}/memory.events"), "oom_kill ") > 0
+}
+
+/// uid and gid for the image's `User` (`uid[:gid]` or names from the image's own passwd/group).
+fn user(rootfs: &Path, user: Option<&str>) -> Result<(u32, u32), String> {
+    let user = user.unwrap_or("").trim();
+    if user.is_empty() {
+        return Ok((0, 0));
+    }
+    let (u, g) = user.split_once(':').map_or((user, None), |(u, g)| (u, Some(g)));
+    let lookup = |file: &str, name: &str| -> Option<(u32, u32)> {
+        let text = std::fs::read_to_string(rootfs.join("etc").join(file)).ok()?;
+        text.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.first() == Some(&name)).then(|| {
+                Some((f.get(2)?.parse().ok()?, f.get(3).and_then(|g| g.parse().ok()).unwrap_or(0)))
+            })?
+        })
+    };
+    let (uid, primary) = match u.parse::<u32>() {
+        Ok(uid) => (uid, lookup_by_uid(rootfs, uid).unwrap_or(0)),
+        Err(_) => {
+            lookup("passwd", u).ok_or_else(|| format!("user {u:?} is not in the image's /etc/passwd"))?
+        }
+    };
+    let gid = match g {
+        None => primary,
+        Some(g) => match g.parse::<u32>() {
+            Ok(gid) => gid,
+            Err(_) => lookup("group", g)
+                .map(|(gid, _)| gid)
+                .ok_or_else(|| format!("group {g:?} is not in the image's /etc/group"))?,
+        },
+    };
+    Ok((uid, gid))
+}
+
+fn lookup_by_uid(rootfs: &Path, uid: u32) -> Option<u32> {
+    let text = std::fs::read_to_string(rootfs.join("etc/passwd")).ok()?;
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.get(2)?.parse::<u32>().ok()? == uid).then(|| f.get(3)?.parse().ok())?
+    })
+}
+
+/// Kubernetes' rule: `command` replaces Entrypoint (and drops Cmd), `args` replaces Cmd.
+fn argv(spec: &ContainerSpec, config: &ContainerConfig) -> Vec<String> {
+    let o = &spec.overrides;
+    match (&o.command, &o.args) {
+        (Some(command), Some(args)) => command.iter().chain(args).cloned().collect(),
+        (Some(command), None) => command.clone(),
+        (None, Some(args)) => config.entrypoint.iter().flatten().chain(args).cloned().collect(),
+        (None, None) => {
+            config.entrypoint.iter().flatten().chain(config.cmd.iter().flatten()).cloned().collect()
+        }
+    }
+}
+
+/// The image's environment, then the container's (later entries win), with PATH defaulted.
+fn environment(env: &ContainerEnv, config: &ContainerConfig) -> Vec<String> {
+    let mut vars: Vec<(String, String)> = Vec::new();
+    let mut set = |k: &str, v: &str| match vars.iter_mut().find(|(key, _)| key == k) {
+        Some(slot) => slot.1 = v.to_string(),
+        None => vars.push((k.to_string(), v.to_string())),
+    };
+    set("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    for kv in config.env.iter().flatten() {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        set(k, v);
+    }
+    set("HOSTNAME", &env.pod.spec.hostname);
+    for (k, v) in &env.spec.env {
+        set(k, v);
+    }
+    vars.into_iter().map(|(k, v)| format!("{k}={v}")).collect()
+}
+
+fn runtime_spec(
+    env: &ContainerEnv,
+    config: &ContainerConfig,
+    (uid, gid): (u32, u32),
+    netns: &Path,
+) -> Result<Value, String> {
+    let args = argv(&env.spec, config);
+    if args.is_empty() {
+        return Err(
+            "no command to run: the image has no Entrypoint or Cmd and the container gives none".into()
+        );
+    }
+    let cwd = env.spec.working_dir.clone().or_else(|| config.working_dir.clone()).filter(|d| !d.is_empty());
+    let mut mounts = vec![
+        json!({"destination": "/proc", "type": "proc", "source": "proc"}),
+        json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
+        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
+        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]}),
+        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}),
+    ];
+    for m in &env.spec.mounts {
+        let (source, read_only) = env.volumes.host_dir(m).map_err(|e| e.to_string())?;
+        let mut options = vec!["rbind", "rprivate"];
+        if read_only {
+            options.push("ro");
+        }
+        mounts
+            .push(json!({"destination": m.mount_path, "type": "bind", "source": source, "options": options}));
+    }
+    let limits = env.spec.limits;
+    let mut resources =
+        json!({"devices": [{"allow": false, "access": "rwm"}], "pids": {"limit": PIDS_LIMIT}});
+    if let Some(bytes) = limits.memory_bytes {
+        // Swap counted in the limit too, so the limit is the limit.
+        resources["memory"] = json!({"limit": bytes, "swap": bytes});
+    }
+    if let Some(millis) = limits.cpu_millis {
+        resources["cpu"] = json!({"quota": i64::from(millis) * 100, "period": 100_000});
+    }
+    Ok(json!({
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": false,
+            "user": {"uid": uid, "gid": gid},
+            "args": args,
+            "env": environment(env, config),
+            "cwd": cwd.unwrap_or_else(|| "/".into()),
+            "capabilities": {"bounding": CAPABILITIES, "effective": CAPABILITIES, "permitted": CAPABILITIES},
+            "noNewPrivileges": false
+        },
+        "root": {"path": "rootfs", "readonly": false},
+        "hostname": env.pod.spec.hostname,
+        "mounts": mounts,
+        "linux": {
+            "cgroupsPath": format!("/wasmkube/{}", container_id(env)),
+            "resources": resources,
+            "namespaces": [
+                {"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"},
+                {"type": "network", "path": netns}
+            ],
+            "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
+            "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+        }
+    }))
+}
+
+/// `/etc/hosts` and `/etc/hostname` as the kubelet writes them, bind-mounted.
+fn write_etc(env: &ContainerEnv, bundle: &Path) -> Result<Vec<Value>, String> {
+    let name = &env.pod.spec.hostname;
+    let hosts = format!(
+        "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n{}\t{name}\n",
+        env.pod.spec.pod_ip
+    );
+    let files = [("hosts", hosts), ("hostname", format!("{name}\n"))];
+    let mut mounts = Vec::new();
+    for (file, text) in files {
+        let path: PathBuf = bundle.join(file);
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        mounts.push(json!({"destination": format!("/etc/{file}"), "type": "bind", "source": path, "options": ["rbind", "rprivate"]}));
+    }
+    Ok(mounts)
+}
+
+/// A container port in the pod network: a host listener whose connections go to the port
+/// inside the pod's network namespace. Released when dropped.
+struct PublishedPort {
+    env: Arc<ContainerEnv>,
+    port: u16,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for PublishedPort {
+    fn drop(&mut self) {
+        self.task.abort();
+        self.env.pod.runtime.network.release(self.env.pod.spec.pod_ip, Proto::Tcp, self.port);
+    }
+}
+
+fn publish_ports(
+    env: &Arc<ContainerEnv>,
+    netns: &Arc<crate::oci::netns::NetNs>,
+) -> Result<Vec<PublishedPort>, String> {
+    let ContainerKind::Detect { ports } = &env.spec.kind else { return Ok(Vec::new()) };
+    let net = &env.pod.runtime.network;
+    let ip = env.pod.spec.pod_ip;
+    let mut published = Vec::new();
+    for &port in ports {
+        net.reserve(ip, Proto::Tcp, port).map_err(|e| format!("container port {port}: {e}"))?;
+        let bound = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+            .and_then(|l| l.set_nonblocking(true).map(|()| l))
+            .and_then(tokio::net::TcpListener::from_std);
+        let listener = match bound {
+            Ok(l) => l,
+            Err(e) => {
+                net.release(ip, Proto::Tcp, port);
+                return Err(format!("container port {port}: {e}"));
+            }
+        };
+        let host = listener.local_addr().map_err(|e| e.to_string())?;
+        net.publish(ip, Proto::Tcp, port, host, false);
+        let task = tokio::spawn(forward(listener, netns.clone(), port));
+        published.push(PublishedPort { env: env.clone(), port, task });
+    }
+    Ok(published)
+}
+
+async fn forward(listener: tokio::net::TcpListener, netns: Arc<crate::oci::netns::NetNs>, port: u16) {
+    loop {
+        let Ok((mut client, _)) = listener.accept().await else { continue };
+        let netns = netns.clone();
+        tokio::spawn(async move {
+            let inside = tokio::task::spawn_blocking(move || netns.connect(port)).await;
+            let Ok(Ok(inside)) = inside else { return };
+            let _ = inside.set_nonblocking(true);
+            let Ok(mut inside) = tokio::net::TcpStream::from_std(inside) else { return };
+            let _ = client.set_nodelay(true);
+            let _ = inside.set_nodelay(true);
+            let _ = tokio::io::copy_bidirectional(&mut client, &mut inside).await;
+        });
+    }
+}

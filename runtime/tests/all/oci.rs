@@ -1,0 +1,213 @@
+//! OCI containers run by the real `runc` (the test script installs it and `busybox-static`):
+//! an image made here from Debian's static busybox, imported as an OCI layout and as a
+//! `docker save` tarball, run with its exit code, logs, memory limit, stop and a published port.
+
+use crate::support::*;
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::time::Duration;
+use wasmkube_runtime::{ContainerKind, ContainerSpec, ImageSpec, Limits, StartOptions};
+
+const APPLETS: [&str; 9] = ["sh", "echo", "cat", "sleep", "httpd", "dd", "wget", "ls", "id"];
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(bytes);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One layer: /bin/busybox (Debian's static build), its applets as symlinks, /www/index.html.
+fn busybox_layer() -> Vec<u8> {
+    let busybox = std::fs::read("/bin/busybox").expect("busybox-static is installed (tests/run.sh does it)");
+    let mut b = tar::Builder::new(Vec::new());
+    let mut add = |path: &str, kind: tar::EntryType, data: &[u8], mode: u32, link: Option<&str>| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_size(data.len() as u64);
+        h.set_mode(mode);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        if let Some(target) = link {
+            h.set_link_name(target).unwrap();
+        }
+        b.append_data(&mut h, path, data).unwrap();
+    };
+    for dir in ["bin", "www", "etc", "tmp"] {
+        add(dir, tar::EntryType::Directory, b"", 0o755, None);
+    }
+    add("bin/busybox", tar::EntryType::Regular, &busybox, 0o755, None);
+    for applet in APPLETS {
+        add(&format!("bin/{applet}"), tar::EntryType::Symlink, b"", 0o777, Some("busybox"));
+    }
+    add("www/index.html", tar::EntryType::Regular, b"served-by-busybox\n", 0o644, None);
+    add(
+        "etc/passwd",
+        tar::EntryType::Regular,
+        b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n",
+        0o644,
+        None,
+    );
+    b.into_inner().unwrap()
+}
+
+fn config(entrypoint: &[&str]) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "config": {"Entrypoint": entrypoint, "Cmd": [], "Env": ["FROM_IMAGE=yes"], "WorkingDir": "/www"},
+        "rootfs": {"type": "layers", "diff_ids": []}
+    }))
+    .unwrap()
+}
+
+/// An OCI layout directory of a busybox image running `entrypoint`.
+fn oci_layout(dir: &Path, entrypoint: &[&str]) {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |bytes: &[u8]| {
+        let hex = sha256(bytes);
+        std::fs::write(blobs.join(&hex), bytes).unwrap();
+        (format!("sha256:{hex}"), bytes.len())
+    };
+    let (layer, layer_size) = put(&busybox_layer());
+    let (config, config_size) = put(&config(entrypoint));
+    let manifest = serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": config_size},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer, "size": layer_size}]
+    });
+    let (manifest, manifest_size) = put(&serde_json::to_vec(&manifest).unwrap());
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    let index = serde_json::json!({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifest, "size": manifest_size,
+        "annotations": {"org.opencontainers.image.ref.name": "1"}}]});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+}
+
+/// A `docker save` tarball (the legacy layout) of the same image.
+fn docker_save(path: &Path, entrypoint: &[&str]) {
+    let mut b = tar::Builder::new(std::fs::File::create(path).unwrap());
+    let mut add = |name: &str, data: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(0);
+        b.append_data(&mut h, name, data).unwrap();
+    };
+    let config = config(entrypoint);
+    let config_name = format!("{}.json", sha256(&config));
+    add(&config_name, &config);
+    add("abc/layer.tar", &busybox_layer());
+    let manifest = serde_json::json!([{"Config": config_name, "RepoTags": ["offline/bb:1"], "Layers": ["abc/layer.tar"]}]);
+    add("manifest.json", &serde_json::to_vec(&manifest).unwrap());
+    b.finish().unwrap();
+}
+
+fn busybox(t: &TestRuntime, entrypoint: &[&str]) -> ImageSpec {
+    let layout = t.dir.path().join("layout-bb");
+    let _ = std::fs::remove_dir_all(&layout);
+    oci_layout(&layout, entrypoint);
+    let info = t.rt.images().import(&layout, Some("bb:1")).expect("import the OCI layout");
+    let image = t.rt.images().resolve(&info.name).unwrap();
+    assert!(image.container.is_some(), "a container image, not a component");
+    image
+}
+
+fn container(name: &str, image: &ImageSpec, command: Option<&[&str]>) -> ContainerSpec {
+    let mut c = command_spec(name, image);
+    c.overrides.command = command.map(|c| c.iter().map(|s| s.to_string()).collect());
+    c
+}
+
+fn command_spec(name: &str, image: &ImageSpec) -> ContainerSpec {
+    let mut c = crate::support::command(name, image, &[]);
+    c.kind = ContainerKind::Detect { ports: Vec::new() };
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oci_container_reports_its_exit_code_and_logs() {
+    let t = TestRuntime::new();
+    let image = busybox(&t, &["/bin/sh", "-c"]);
+    let mut c = container("c", &image, None);
+    c.overrides.args = Some(vec!["echo from-oci-container $FROM_IMAGE $(pwd); echo oops >&2; exit 3".into()]);
+    let mut spec = pod("exit3", vec![c]);
+    spec.restart_policy = wasmkube_runtime::RestartPolicy::Never;
+    let status = t.rt.start_pod(spec, StartOptions::default()).unwrap().wait().await;
+    let state = &status.containers[0].state;
+    assert_eq!(state.exit_code(), Some(3), "{status:#?}");
+    let logs = t.logs("exit3", "c");
+    assert!(logs.contains("from-oci-container yes /www"), "image env and working dir: {logs}");
+    assert!(logs.contains("oops"), "stderr too: {logs}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_docker_save_tarball_imported_offline_runs() {
+    let t = TestRuntime::new();
+    let tarball = t.dir.path().join("bb-save.tar");
+    docker_save(&tarball, &["/bin/cat", "/www/index.html"]);
+    let info = t.rt.images().import(&tarball, None).expect("import docker save");
+    assert_eq!(info.name, "offline/bb:1");
+    let image = t.rt.images().resolve("offline/bb:1").unwrap();
+    let mut spec = pod("offline", vec![command_spec("c", &image)]);
+    spec.restart_policy = wasmkube_runtime::RestartPolicy::Never;
+    let status = t.rt.start_pod(spec, StartOptions::default()).unwrap().wait().await;
+    assert_eq!(status.containers[0].state.exit_code(), Some(0), "{status:#?}");
+    assert!(t.logs("offline", "c").contains("served-by-busybox"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_memory_hog_is_oom_killed_under_its_limit() {
+    let t = TestRuntime::new();
+    let image = busybox(&t, &["/bin/dd"]);
+    let mut c = container("hog", &image, None);
+    c.overrides.args =
+        Some(vec!["if=/dev/zero".into(), "of=/dev/null".into(), "bs=256M".into(), "count=1".into()]);
+    c.limits = Limits { memory_bytes: Some(32 << 20), cpu_millis: None };
+    let mut spec = pod("hog", vec![c]);
+    spec.restart_policy = wasmkube_runtime::RestartPolicy::Never;
+    let status = t.rt.start_pod(spec, StartOptions::default()).unwrap().wait().await;
+    match &status.containers[0].state {
+        wasmkube_runtime::ContainerState::Terminated { reason, exit_code, .. } => {
+            assert_eq!((reason.as_str(), *exit_code), ("OOMKilled", 137), "{status:#?}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_served_port_is_reachable_in_the_pod_network_and_stop_kills_after_the_grace_period() {
+    let t = TestRuntime::new();
+    let image = busybox(&t, &["/bin/httpd", "-f", "-p", "8080", "-h", "/www"]);
+    let mut web = command_spec("web", &image);
+    web.kind = ContainerKind::Detect { ports: vec![8080] };
+    // `sleep` as PID 1 ignores SIGTERM: only the SIGKILL after the grace period ends it.
+    let stubborn = container("stubborn", &image, Some(&["/bin/sleep", "1000"]));
+    let mut spec = pod("web", vec![web, stubborn]);
+    spec.pod_ip = Ipv4Addr::new(10, 244, 0, 9);
+    let handle = t.rt.start_pod(spec, StartOptions::default()).unwrap();
+    let addr = published(&t.rt, Ipv4Addr::new(10, 244, 0, 9), 8080).await;
+    let mut body = String::new();
+    for _ in 0..100 {
+        body = tokio::task::spawn_blocking(move || {
+            std::panic::catch_unwind(|| get(addr, "/index.html")).unwrap_or_default()
+        })
+        .await
+        .unwrap();
+        if body.contains("served-by-busybox") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(body.contains("served-by-busybox"), "through the pod network into the namespace: {body}");
+    let t0 = std::time::Instant::now();
+    let status = handle.stop(Duration::from_secs(1)).await;
+    assert!(t0.elapsed() >= Duration::from_millis(900), "waited for the grace period");
+    let stubborn = status.containers.iter().find(|c| c.name == "stubborn").unwrap();
+    assert_eq!(stubborn.state.exit_code(), Some(137), "{status:#?}");
+    assert!(
+        t.rt.network()
+            .host_addr(Ipv4Addr::new(10, 244, 0, 9), wasmkube_runtime::network::Proto::Tcp, 8080)
+            .is_none()
+    );
+}
