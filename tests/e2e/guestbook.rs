@@ -108,7 +108,7 @@ fn the_guestbook_runs_end_to_end_through_ingress_nodeport_and_dns() {
             .expect("redis-cli (redis-tools)");
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
-    assert!(eventually(10, || redis_get() == ",first,second"), "{:?}", redis_get());
+    assert!(eventually(30, || redis_get() == ",first,second"), "{:?}", redis_get());
 
     // The cluster DNS server answers the master's cluster IP.
     let ip = s.k(&["get", "svc", "redis-master", "-o", "jsonpath={.spec.clusterIP}"]);

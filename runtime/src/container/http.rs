@@ -69,8 +69,9 @@ pub(crate) async fn serve(
     if env.pod.options.ports.is_none() {
         for listener in &listeners {
             if let Ok(host) = listener.local_addr() {
-                env.pod.runtime.network.serve_local(host, Arc::new(InProcess(server.clone())));
-                reserved.local.push(host);
+                let handler: Arc<dyn crate::network::LocalHttp> = Arc::new(InProcess(server.clone()));
+                env.pod.runtime.network.serve_local(host, handler.clone());
+                reserved.local.push((host, handler));
             }
         }
     }
@@ -89,8 +90,9 @@ pub(crate) async fn serve(
             deadline = env.stop.requested() => break deadline,
         }
     };
-    // Close the listeners before reporting anything: once the container is terminated, its
-    // ports are free for the next pod.
+    // No new in-process requests, then close the listeners, before reporting anything: once
+    // the container is terminated, its ports are free for the next pod.
+    reserved.stop_local();
     acceptors.abort_all();
     while acceptors.join_next().await.is_some() {}
     drop(reserved);
@@ -139,16 +141,22 @@ impl crate::network::LocalHttp for InProcess {
 struct PodPorts {
     env: Arc<ContainerEnv>,
     ports: Vec<u16>,
-    /// Listener addresses whose in-process entry point is registered.
-    local: Vec<std::net::SocketAddr>,
+    /// Listener addresses whose in-process entry point is registered, and that entry point.
+    local: Vec<(std::net::SocketAddr, Arc<dyn crate::network::LocalHttp>)>,
+}
+
+impl PodPorts {
+    fn stop_local(&mut self) {
+        for (host, handler) in self.local.drain(..) {
+            self.env.pod.runtime.network.stop_local(host, &handler);
+        }
+    }
 }
 
 impl Drop for PodPorts {
     fn drop(&mut self) {
         use crate::network::{PodNetwork, Proto};
-        for host in self.local.drain(..) {
-            self.env.pod.runtime.network.stop_local(host);
-        }
+        self.stop_local();
         for port in self.ports.drain(..) {
             self.env.pod.runtime.network.release(self.env.pod.spec.pod_ip, Proto::Tcp, port);
         }

@@ -85,7 +85,7 @@ impl ContainerEnv {
         let cpu_counter = self.pod.cpu.get(&spec.name).cloned().unwrap_or_default();
         let cpu = CpuMeter::new(cpu_counter, spec.limits.cpu_millis, self.pod.runtime.engine.epoch_tick());
         let network = &self.pod.runtime.network;
-        crate::network::view::configure(&mut wasi, self.pod.runtime.config.egress.clone());
+        crate::network::view::configure(&mut wasi, network.clone());
         let pod_net = PodNet::new(self.pod.spec.pod_ip, network.clone());
         let hooks = PodHttpHooks::new(self.pod.spec.pod_ip, network.clone());
         let host = Host::new(wasi.build(), limiter, cpu, pod_net, hooks);

@@ -55,16 +55,6 @@ async fn splice(mut client: TcpStream, target: SocketAddr) -> std::io::Result<()
     tokio::io::copy_bidirectional(&mut client, &mut upstream).await.map(drop)
 }
 
-/// A client from outside the pod network as the pod network's routing sees it: its real IPv4
-/// address (so NetworkPolicy ipBlock peers and ClientIP affinity tell clients apart, as with
-/// upstream's `externalTrafficPolicy: Local`), or 0.0.0.0 for an IPv6 one.
-pub fn outside_client(peer: SocketAddr) -> Ipv4Addr {
-    match peer.ip() {
-        std::net::IpAddr::V4(ip) => ip,
-        std::net::IpAddr::V6(ip) => ip.to_ipv4_mapped().unwrap_or(Ipv4Addr::UNSPECIFIED),
-    }
-}
-
 /// A NodePort: forward connections accepted on `listener` to the Service at `service` (its
 /// cluster IP and port, which may change while the listener stays), choosing an endpoint per
 /// connection as a guest's connect does, for the client's real address. A connection with no ready endpoint behind the Service
@@ -83,7 +73,7 @@ pub async fn forward_node_port(
             }
         };
         let service = *service.borrow();
-        let target = net.route(outside_client(peer), Proto::Tcp, SocketAddr::V4(service));
+        let target = net.route(net.outside_client(peer), Proto::Tcp, SocketAddr::V4(service));
         tokio::spawn(async move {
             let result = match target {
                 Ok(target) => splice(client, target).await,

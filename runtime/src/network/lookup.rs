@@ -19,6 +19,10 @@ use wasmtime_wasi::runtime::AbortOnDropJoinHandle;
 /// How long the host's resolver may take over a name outside the cluster.
 const HOST_LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Host lookups in flight at once, node-wide: each holds a blocking thread (getaddrinfo) that
+/// a timeout does not free, and the blocking pool is shared with file I/O and compilation.
+static HOST_LOOKUPS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(16);
+
 /// Our answer to a lookup: from cluster state at once, or from the host's resolver later.
 ///
 /// wasmtime-wasi's own `ResolveAddressStream` cannot be built outside it, so the table holds
@@ -44,9 +48,10 @@ impl Pollable for Resolved {
 /// A name outside the cluster, by the host's resolver (IPv4 only, as the pod network is),
 /// keeping the addresses pods may reach. Also what the node's DNS server forwards with.
 pub async fn host_lookup(net: Arc<dyn PodNetwork>, name: String) -> Result<Vec<IpAddr>, ErrorCode> {
+    let Ok(_slot) = HOST_LOOKUPS.try_acquire() else { return Err(ErrorCode::TemporaryResolverFailure) };
     let found = tokio::time::timeout(HOST_LOOKUP_TIMEOUT, tokio::net::lookup_host((name.as_str(), 0)))
         .await
-        .map_err(|_| ErrorCode::Timeout)?
+        .map_err(|_| ErrorCode::TemporaryResolverFailure)?
         .map_err(|_| ErrorCode::NameUnresolvable)?;
     let mut ips: Vec<IpAddr> = Vec::new();
     for ip in found.map(|a| a.ip()).filter(|ip| ip.is_ipv4() && net.egress_allows(*ip)) {
@@ -89,7 +94,22 @@ impl HostResolveAddressStream for PodSockets<'_> {
     ) -> SocketResult<Option<IpAddress>> {
         match self.inner.table.get_mut(&ours(&this))? {
             Resolved::Ready(ips) => Ok(ips.next().map(Into::into)),
-            Resolved::Pending(_) => Err(ErrorCode::WouldBlock.into()),
+            Resolved::Pending(lookup) => {
+                use futures::FutureExt;
+                match lookup.now_or_never() {
+                    None => Err(ErrorCode::WouldBlock.into()),
+                    Some(Ok(ips)) => {
+                        let mut ips = ips.into_iter();
+                        let first = ips.next();
+                        *self.inner.table.get_mut(&ours(&this))? = Resolved::Ready(ips);
+                        Ok(first.map(Into::into))
+                    }
+                    Some(Err(code)) => {
+                        *self.inner.table.get_mut(&ours(&this))? = Resolved::Failed(code);
+                        Err(code.into())
+                    }
+                }
+            }
             Resolved::Failed(code) => Err((*code).into()),
         }
     }

@@ -40,7 +40,7 @@ mod tcp;
 mod udp;
 pub mod view;
 
-pub use host_port::{forward_host_port, forward_node_port, outside_client};
+pub use host_port::{forward_host_port, forward_node_port};
 pub use http::PodHttpHooks;
 pub use linker::add_to_linker;
 pub use lookup::host_lookup;
@@ -50,6 +50,8 @@ pub use view::{PodNet, PodSockets};
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use wasmtime_wasi::p2::bindings::sockets::network::ErrorCode;
+/// Why a name lookup failed, as `wasi:sockets` says it ([`host_lookup`]'s error).
+pub use wasmtime_wasi::p2::bindings::sockets::network::ErrorCode as LookupCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Proto {

@@ -123,6 +123,18 @@ impl NodeNetwork {
         }
     }
 
+    /// A client from outside the pod network as routing sees it: its real IPv4 address (so
+    /// NetworkPolicy ipBlock peers and ClientIP affinity tell clients apart, as with upstream's
+    /// `externalTrafficPolicy: Local`) — or 0.0.0.0 for an IPv6 client or one whose address
+    /// falls in the cluster's virtual ranges (it must never pass for a pod).
+    pub fn outside_client(&self, peer: SocketAddr) -> Ipv4Addr {
+        let ip = match peer.ip() {
+            IpAddr::V4(ip) => ip,
+            IpAddr::V6(ip) => ip.to_ipv4_mapped().unwrap_or(Ipv4Addr::UNSPECIFIED),
+        };
+        if self.lock().virtual_ranges.iter().any(|r| r.contains(ip)) { Ipv4Addr::UNSPECIFIED } else { ip }
+    }
+
     /// Whether names outside the cluster are looked up with the host's resolver: only when pods
     /// may reach some real addresses.
     pub fn forwards_lookups(&self) -> bool {
@@ -134,8 +146,12 @@ impl NodeNetwork {
         self.local_http.write().unwrap_or_else(std::sync::PoisonError::into_inner).insert(host, handler);
     }
 
-    pub fn stop_local(&self, host: SocketAddr) {
-        self.local_http.write().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&host);
+    /// Unregister `handler` at `host` (only that one: the address may serve another by now).
+    pub fn stop_local(&self, host: SocketAddr, handler: &Arc<dyn LocalHttp>) {
+        let mut local = self.local_http.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if local.get(&host).is_some_and(|current| Arc::ptr_eq(current, handler)) {
+            local.remove(&host);
+        }
     }
 
     /// The in-process handler behind a real address [`PodNetwork::route`] chose, if any.

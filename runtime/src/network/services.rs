@@ -13,6 +13,9 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// How many affinity entries are kept before expired ones are swept.
+const STICKY_SWEEP: usize = 4096;
+
 /// The cluster's DNS domain.
 pub const CLUSTER_DOMAIN: &str = "cluster.local";
 
@@ -67,9 +70,12 @@ pub(crate) struct ServiceTable {
     by_name: HashMap<(String, String), Arc<Service>>,
     /// Round-robin position per service port.
     turn: HashMap<(Ipv4Addr, Proto, u16), usize>,
-    /// (client pod, service IP, port) -> endpoint and when the client last went there, for
-    /// ClientIP affinity.
-    sticky: HashMap<(Ipv4Addr, Ipv4Addr, u16), (SocketAddrV4, Instant)>,
+    /// (client, service IP, port) -> endpoint, when the client last went there and the
+    /// affinity's timeout, for ClientIP affinity. Expired entries are swept as it grows (outside
+    /// clients through a NodePort or the ingress are keys too).
+    sticky: HashMap<(Ipv4Addr, Ipv4Addr, u16), (SocketAddrV4, Instant, Duration)>,
+    /// The size at which `sticky` is next swept (doubling with what survives: amortised O(1)).
+    next_sweep: usize,
 }
 
 impl ServiceTable {
@@ -130,7 +136,7 @@ impl ServiceTable {
         let sticky_key = (client, ip, port);
         let now = Instant::now();
         if let Some(timeout) = svc.client_affinity
-            && let Some((e, used)) = self.sticky.get_mut(&sticky_key)
+            && let Some((e, used, _)) = self.sticky.get_mut(&sticky_key)
             && live.contains(e)
             && now.duration_since(*used) <= timeout
         {
@@ -140,8 +146,12 @@ impl ServiceTable {
         let turn = self.turn.entry((ip, proto, port)).or_insert(0);
         let chosen = live[*turn % live.len()];
         *turn = turn.wrapping_add(1);
-        if svc.client_affinity.is_some() {
-            self.sticky.insert(sticky_key, (chosen, now));
+        if let Some(timeout) = svc.client_affinity {
+            if self.sticky.len() >= self.next_sweep.max(STICKY_SWEEP) {
+                self.sticky.retain(|_, (_, used, timeout)| now.duration_since(*used) <= *timeout);
+                self.next_sweep = 2 * self.sticky.len();
+            }
+            self.sticky.insert(sticky_key, (chosen, now, timeout));
         }
         Some(chosen)
     }

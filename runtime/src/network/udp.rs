@@ -2,9 +2,10 @@
 //!
 //! Datagrams to a Service are a flow, as conntrack sees them: pinned to the endpoint first
 //! chosen while that stays live, moved to another once it is gone (never stuck on a dead pod),
-//! and replies from the endpoint are reported as coming from the Service's address. Streams
-//! "connected" to a Service keep the real socket unconnected to make that possible; to a pod
-//! or a real address they are connected for real.
+//! and replies from the endpoint are reported as coming from the Service's address. The real
+//! socket is never connected (a "connected" stream is kept here: its remote, and only datagrams
+//! from it are received), so a flow can move, and the real socket never gives its port up the
+//! way a disconnect would.
 
 use super::Proto::Udp;
 use super::view::{PodSockets, SocketMeta, refused};
@@ -99,17 +100,14 @@ impl HostUdpSocket for PodSockets<'_> {
             Some(to) => Some((to, self.pod.net().route_flow(self.pod.ip(), Udp, to, None).map_err(refused)?)),
             None => None,
         };
-        let real = flow.filter(|(_, f)| !f.service).map(|(_, f)| f.real);
-        let (incoming, outgoing) =
-            HostUdpSocket::stream(&mut self.inner, again(&this), real.map(Into::into)).await?;
+        let (incoming, outgoing) = HostUdpSocket::stream(&mut self.inner, again(&this), None).await?;
         self.pod.add_datagram_stream(incoming.rep(), this.rep());
         self.pod.add_datagram_stream(outgoing.rep(), this.rep());
         let meta = self.pod.meta(Udp, this.rep());
         meta.remote = wanted;
         meta.flows.clear();
-        meta.emulated = false;
-        if let Some((to, f)) = flow.filter(|(_, f)| f.service) {
-            meta.emulated = true;
+        meta.emulated = wanted.is_some();
+        if let Some((to, f)) = flow {
             meta.flows.insert(to, f.real);
         }
         Ok((incoming, outgoing))
@@ -179,8 +177,12 @@ impl HostIncomingDatagramStream for PodSockets<'_> {
         let mut datagrams = HostIncomingDatagramStream::receive(&mut self.inner, this, max)?;
         let net = self.pod.shared_net();
         let meta = self.pod.datagram_socket(stream).map(|m| &*m);
+        // The connected remote's flow first: two Services may share an endpoint.
         let from_service = |real: SocketAddr| {
-            meta?.flows.iter().find(|(_, endpoint)| **endpoint == real).map(|(svc, _)| *svc)
+            let meta = meta?;
+            let connected = meta.remote.filter(|r| meta.flows.get(r) == Some(&real));
+            connected
+                .or_else(|| meta.flows.iter().find(|(_, endpoint)| **endpoint == real).map(|(svc, _)| *svc))
         };
         for d in &mut datagrams {
             let real = SocketAddr::from(d.remote_address);
@@ -228,27 +230,37 @@ impl HostOutgoingDatagramStream for PodSockets<'_> {
             None => &mut unknown,
         };
         let mut routed = Vec::with_capacity(datagrams.len());
+        let mut flows = Vec::new();
         for mut d in datagrams {
             let to = match (d.remote_address.map(SocketAddr::from), meta.remote.filter(|_| meta.emulated)) {
                 (Some(to), Some(connected)) if to != connected => {
                     return Err(ErrorCode::InvalidArgument.into());
                 }
-                (Some(to), _) => Some(to),
-                (None, connected) => connected,
-            };
-            if let Some(to) = to {
-                let flow = net.route_flow(pod, Udp, to, meta.flows.get(&to).copied()).map_err(refused)?;
-                if flow.service {
-                    if meta.flows.len() >= MAX_FLOWS && !meta.flows.contains_key(&to) {
-                        meta.flows.clear();
-                    }
-                    meta.flows.insert(to, flow.real);
+                (Some(to), _) => to,
+                (None, Some(connected)) => connected,
+                // Not connected and no destination: the layer below says what is wrong.
+                (None, None) => {
+                    routed.push(d);
+                    continue;
                 }
-                d.remote_address = Some(flow.real.into());
-            }
+            };
+            let flow = net.route_flow(pod, Udp, to, meta.flows.get(&to).copied()).map_err(refused)?;
+            flows.push((to, flow.real));
+            d.remote_address = Some(flow.real.into());
             routed.push(d);
         }
-        HostOutgoingDatagramStream::send(&mut self.inner, this, routed)
+        let sent = HostOutgoingDatagramStream::send(&mut self.inner, this, routed)?;
+        // Only what was sent pins a flow.
+        for (to, real) in flows {
+            if meta.flows.len() >= MAX_FLOWS && !meta.flows.contains_key(&to) {
+                let evict = meta.flows.keys().copied().find(|k| Some(*k) != meta.remote);
+                if let Some(evict) = evict {
+                    meta.flows.remove(&evict);
+                }
+            }
+            meta.flows.insert(to, real);
+        }
+        Ok(sent)
     }
 
     fn subscribe(

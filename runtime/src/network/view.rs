@@ -1,6 +1,6 @@
 //! Per-Store pod network state and the view the `wasi:sockets` host traits are implemented on.
 
-use super::{EgressPolicy, NetError, PodNetwork, Proto};
+use super::{NetError, PodNetwork, Proto};
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -18,10 +18,10 @@ pub(crate) struct SocketMeta {
     pub port: Option<u16>,
     /// The real local address this socket was named under, for the peer to see.
     pub named: Option<SocketAddr>,
-    /// UDP: the socket's streams are "connected" to a Service (`remote`) while the real socket
-    /// is not, so each datagram can go to a live endpoint and replies come from the Service.
+    /// UDP: the socket's streams are "connected" to `remote` (the real socket never is).
     pub emulated: bool,
-    /// UDP: the endpoint (real address) each Service destination's flow is pinned to.
+    /// UDP: the real address each virtual destination's flow goes to (a Service's is pinned to
+    /// its endpoint while that lives); replies from it are reported as from the destination.
     pub flows: HashMap<SocketAddr, SocketAddr>,
 }
 
@@ -133,16 +133,17 @@ impl HasData for HasPodSockets {
 }
 
 /// Set up the wrapped wasmtime-wasi context: TCP and UDP on, its own name lookup off (ours
-/// answers), and an address check that admits only loopback and egress-allowed addresses — the
-/// last line of defence that keeps virtual cluster addresses off the wire.
-pub fn configure(builder: &mut WasiCtxBuilder, egress: EgressPolicy) {
+/// answers), and an address check that admits only loopback and egress-allowed addresses
+/// outside the cluster's virtual ranges — the last line of defence that keeps virtual cluster
+/// addresses off the wire, whatever egress allows.
+pub fn configure(builder: &mut WasiCtxBuilder, net: Arc<dyn PodNetwork>) {
     builder.allow_tcp(true).allow_udp(true).allow_ip_name_lookup(false);
     builder.socket_addr_check(move |addr, used| {
         // wasmtime-wasi checks the implicit bind before a connect as `0.0.0.0:0`; a wildcard
         // bind sends nothing, so it is fine for binds, never as a destination.
         let wildcard_bind =
             addr.ip().is_unspecified() && matches!(used, SocketAddrUse::TcpBind | SocketAddrUse::UdpBind);
-        let ok = wildcard_bind || addr.ip().is_loopback() || egress.allows(addr.ip());
+        let ok = wildcard_bind || addr.ip().is_loopback() || net.egress_allows(addr.ip());
         Box::pin(async move { ok })
     });
 }

@@ -45,6 +45,8 @@ enum Answer {
     Empty,
     NoSuchName,
     NotOurs,
+    /// The host's resolver failed or is busy (SERVFAIL).
+    Failed,
 }
 
 impl ClusterDns {
@@ -94,7 +96,8 @@ impl ClusterDns {
                     })
                     .collect(),
             ),
-            Err(_) => Answer::NoSuchName,
+            Err(wasmkube_runtime::network::LookupCode::NameUnresolvable) => Answer::NoSuchName,
+            Err(_) => Answer::Failed,
         }
     }
 
@@ -172,7 +175,7 @@ impl RequestHandler for ClusterDns {
                 r
             }
             Answer::Empty => {
-                header.set_authoritative(header.response_code() == ResponseCode::NoError);
+                header.set_authoritative(!forwarded && header.response_code() == ResponseCode::NoError);
                 Vec::new()
             }
             Answer::NoSuchName => {
@@ -182,6 +185,10 @@ impl RequestHandler for ClusterDns {
             }
             Answer::NotOurs => {
                 header.set_response_code(ResponseCode::Refused);
+                Vec::new()
+            }
+            Answer::Failed => {
+                header.set_response_code(ResponseCode::ServFail);
                 Vec::new()
             }
         };

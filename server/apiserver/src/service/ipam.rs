@@ -329,7 +329,7 @@ impl Api {
     async fn load_service_addresses(&self) -> Result<Taken, ApiError> {
         let def = registry::by_storage("services").expect("services are served");
         let services = self.list(def, None, &ListOptions::default()).await?.items;
-        let mut taken = Taken { next_ip: 2, next_port: *NODE_PORTS.start(), ..Default::default() };
+        let mut taken = Taken { next_ip: 2, next_port: random_node_port(), ..Default::default() };
         for svc in &services {
             taken.ips.extend(ips_of(svc));
             taken.ports.extend(node_ports_of(svc));
@@ -370,6 +370,15 @@ fn next_free_ip(t: &mut Taken, cidr: ServiceCidr) -> Option<Ipv4Addr> {
         }
     }
     None
+}
+
+/// Where node port allocation starts: random, as upstream's allocator picks, so two clusters
+/// on one machine (or a restarted one) do not hand out the same ports in the same order.
+fn random_node_port() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
+    let span = u64::from(NODE_PORTS.end() - NODE_PORTS.start()) + 1;
+    NODE_PORTS.start() + u16::try_from(random % span).expect("within the range")
 }
 
 fn next_free_port(t: &mut Taken) -> Option<u16> {

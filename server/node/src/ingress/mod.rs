@@ -99,21 +99,61 @@ async fn serve_client(
         .await
         .map_err(|_| "no request in time")??;
     let secure = first[0] == 0x16;
+    // The first request must come within HEADER_TIMEOUT of the connection, whatever the
+    // protocol turns out to be (HTTP/1's own header timeout starts only once it is known).
+    let deadline = tokio::time::Instant::now() + HEADER_TIMEOUT;
+    let first_request = Arc::new(tokio::sync::Notify::new());
+    let seen = first_request.clone();
     let service = hyper::service::service_fn(move |req| {
+        seen.notify_one();
         let table = routes.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
         handle(agent.clone(), table, peer, secure, req)
     });
-    let mut http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    http.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
-    http.http2().timer(TokioTimer::new());
     if secure {
-        let stream = tokio::time::timeout(HEADER_TIMEOUT, tls.accept(stream))
+        let stream = tokio::time::timeout_at(deadline, tls.accept(stream))
             .await
             .map_err(|_| "TLS handshake timed out")??;
-        http.serve_connection(TokioIo::new(stream), service).await
+        serve_http(stream, service, first_request, deadline).await
     } else {
-        http.serve_connection(TokioIo::new(stream), service).await
+        serve_http(stream, service, first_request, deadline).await
     }
+}
+
+/// Concurrent requests one HTTP/2 client may have in flight (each may instantiate a component).
+const H2_STREAMS: u32 = 100;
+/// How often an idle HTTP/2 client is pinged (one that does not answer is dropped).
+const H2_PING: Duration = Duration::from_secs(30);
+
+async fn serve_http<I, S>(
+    io: I,
+    service: S,
+    first_request: Arc<tokio::sync::Notify>,
+    deadline: tokio::time::Instant,
+) -> Result<(), BoxError>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<Request<Incoming>, Response = Response<Body>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+{
+    let mut http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    http.http1().timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
+    http.http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(H2_STREAMS)
+        .keep_alive_interval(Some(H2_PING))
+        .keep_alive_timeout(HEADER_TIMEOUT);
+    let connection = http.serve_connection(TokioIo::new(io), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => return result,
+        arrived = tokio::time::timeout_at(deadline, first_request.notified()) => {
+            if arrived.is_err() {
+                return Err("no request in time".into());
+            }
+        }
+    }
+    connection.await
 }
 
 fn text(status: StatusCode, body: &str) -> Response<Body> {
@@ -152,7 +192,7 @@ async fn handle(
         return Ok(text(StatusCode::SERVICE_UNAVAILABLE, &why));
     };
     // The client as NetworkPolicy (ipBlock) and ClientIP affinity see it.
-    let client = wasmkube_runtime::network::outside_client(peer);
+    let client = net.outside_client(peer);
     let Ok(target) = net.route(client, Proto::Tcp, SocketAddr::V4(vip)) else {
         let why = format!("503 service {}/{} has no ready endpoint\n", backend.namespace, backend.service);
         return Ok(text(StatusCode::SERVICE_UNAVAILABLE, &why));
@@ -296,12 +336,15 @@ impl Known {
                 }
                 true
             }
-            // Secrets with a certificate; another Secret never matters here.
-            "secrets" if deleted || obj.pointer("/data/tls.crt").is_some() => {
+            // Secrets with a certificate (one that loses it is forgotten); others never matter.
+            "secrets" => {
                 let key = (meta::namespace(obj).to_string(), meta::name(obj).to_string());
-                let known =
-                    if deleted { self.secrets.remove(&key) } else { self.secrets.insert(key, obj.clone()) };
-                known.is_some() || !deleted
+                if !deleted && obj.pointer("/data/tls.crt").is_some() {
+                    self.secrets.insert(key, obj.clone());
+                    true
+                } else {
+                    self.secrets.remove(&key).is_some()
+                }
             }
             "networking.k8s.io/ingressclasses" if meta::name(obj) == routes::CLASS => {
                 let flag = obj.pointer("/metadata/annotations/ingressclass.kubernetes.io~1is-default-class");

@@ -75,18 +75,22 @@ fn backend(namespace: &str, b: &Value) -> Option<Backend> {
     Some(Backend { namespace: namespace.to_string(), service: svc.get("name")?.as_str()?.to_string(), port })
 }
 
+/// Oldest first, as controllers conventionally resolve conflicts (routes and certificates
+/// alike).
+pub fn oldest_first<'a>(ingresses: impl IntoIterator<Item = &'a Value>) -> Vec<&'a Value> {
+    let mut ingresses: Vec<&Value> = ingresses.into_iter().collect();
+    ingresses.sort_by_key(|i| {
+        let t = i.pointer("/metadata/creationTimestamp").and_then(Value::as_str).unwrap_or("").to_string();
+        (t, wasmkube_api::meta::namespace(i).to_string(), wasmkube_api::meta::name(i).to_string())
+    });
+    ingresses
+}
+
 impl Routes {
     /// The routing table of these Ingresses (all of them ours).
     pub fn build<'a>(ingresses: impl IntoIterator<Item = &'a Value>) -> Routes {
         let mut routes = Routes::default();
-        let mut ingresses: Vec<&Value> = ingresses.into_iter().collect();
-        // Oldest first, as controllers conventionally resolve conflicts.
-        ingresses.sort_by_key(|i| {
-            let t =
-                i.pointer("/metadata/creationTimestamp").and_then(Value::as_str).unwrap_or("").to_string();
-            (t, wasmkube_api::meta::namespace(i).to_string(), wasmkube_api::meta::name(i).to_string())
-        });
-        for ing in ingresses {
+        for ing in oldest_first(ingresses) {
             let ns = wasmkube_api::meta::namespace(ing);
             if routes.default.is_none() {
                 routes.default = ing.pointer("/spec/defaultBackend").and_then(|b| backend(ns, b));

@@ -1,8 +1,10 @@
 //! TLS termination for the ingress: the certificates named by Ingresses' `spec.tls` entries,
 //! taken from Secrets (`tls.crt`, `tls.key`, PEM) in each Ingress's namespace, and chosen per
 //! connection by the name the client sends (SNI): an exact host before a wildcard host
-//! (`*.example.com` covers exactly one more label), then an entry that lists no hosts. A name
-//! nothing covers fails the handshake rather than showing another host's certificate.
+//! (`*.example.com` covers exactly one more label). An entry that lists no hosts covers its own
+//! Ingress's rule hosts. When two Ingresses claim a host, the older one's certificate is served,
+//! as its routes are. A name nothing covers (or no name) fails the handshake rather than showing
+//! another host's certificate.
 //!
 //! A Secret that is missing or does not hold a usable certificate and matching key leaves its
 //! hosts without TLS; the problem is logged with the Ingress and Secret it came from.
@@ -23,8 +25,6 @@ pub struct Certificates {
     exact: HashMap<String, Arc<CertifiedKey>>,
     /// `*.example.com`, keyed by `.example.com`.
     wildcard: HashMap<String, Arc<CertifiedKey>>,
-    /// From a `tls` entry that lists no hosts: for clients that send no (or an unknown) name.
-    fallback: Option<Arc<CertifiedKey>>,
 }
 
 impl Certificates {
@@ -37,7 +37,7 @@ impl Certificates {
         let mut table = Certificates::default();
         let mut problems = Vec::new();
         let mut loaded: HashMap<(String, String), Option<Arc<CertifiedKey>>> = HashMap::new();
-        for ing in ingresses {
+        for ing in super::routes::oldest_first(ingresses) {
             let namespace = meta::namespace(ing);
             let entries =
                 ing.pointer("/spec/tls").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
@@ -65,13 +65,14 @@ impl Certificates {
                     })
                     .clone();
                 let Some(cert) = cert else { continue };
-                let hosts: Vec<&str> = entry
+                let mut hosts: Vec<&str> = entry
                     .get("hosts")
                     .and_then(Value::as_array)
                     .map(|h| h.iter().filter_map(Value::as_str).collect())
                     .unwrap_or_default();
                 if hosts.is_empty() {
-                    table.fallback.get_or_insert(cert.clone());
+                    let rules = ing.pointer("/spec/rules").and_then(Value::as_array).into_iter().flatten();
+                    hosts = rules.filter_map(|r| r.get("host")?.as_str()).filter(|h| !h.is_empty()).collect();
                 }
                 for host in hosts {
                     let host = host.to_ascii_lowercase();
@@ -88,10 +89,10 @@ impl Certificates {
 
     /// The certificate for a client that asked for `name` (SNI).
     pub fn for_name(&self, name: Option<&str>) -> Option<Arc<CertifiedKey>> {
-        let by_name = name.map(str::to_ascii_lowercase).and_then(|name| {
-            self.exact.get(&name).or_else(|| name.find('.').and_then(|dot| self.wildcard.get(&name[dot..])))
-        });
-        by_name.or(self.fallback.as_ref()).cloned()
+        let name = name?.to_ascii_lowercase();
+        let found =
+            self.exact.get(&name).or_else(|| name.find('.').and_then(|dot| self.wildcard.get(&name[dot..])));
+        found.cloned()
     }
 }
 
@@ -169,11 +170,12 @@ mod tests {
     }
 
     fn ingress(tls: Value) -> Value {
-        json!({"metadata": {"namespace": "default", "name": "i"}, "spec": {"tls": tls}})
+        json!({"metadata": {"namespace": "default", "name": "i", "creationTimestamp": "2026-01-01T00:00:00Z"},
+               "spec": {"tls": tls, "rules": [{"host": "rule.example"}]}})
     }
 
     #[test]
-    fn hosts_pick_their_certificate_exact_then_wildcard_then_hostless() {
+    fn hosts_pick_their_certificate_exact_then_wildcard_and_hostless_entries_cover_their_rules() {
         let s = secret(CRT, KEY);
         let ing = ingress(json!([{"hosts": ["a.example", "*.wild.example"], "secretName": "s"}]));
         let (table, problems) = Certificates::build([&ing], |_, name| (name == "s").then_some(&s));
@@ -185,7 +187,29 @@ mod tests {
         assert!(table.for_name(None).is_none());
         let hostless = ingress(json!([{"secretName": "s"}]));
         let (table, _) = Certificates::build([&hostless], |_, _| Some(&s));
-        assert!(table.for_name(None).is_some() && table.for_name(Some("any.example")).is_some());
+        assert!(table.for_name(Some("rule.example")).is_some(), "its own rules' hosts");
+        assert!(
+            table.for_name(Some("any.example")).is_none() && table.for_name(None).is_none(),
+            "nothing else"
+        );
+    }
+
+    #[test]
+    fn the_older_ingress_keeps_a_contested_host() {
+        let s = secret(CRT, KEY);
+        let other = secret(include_str!("testdata/other.crt"), include_str!("testdata/other.key"));
+        let mut old = ingress(json!([{"hosts": ["shop.example"], "secretName": "s"}]));
+        old["metadata"]["namespace"] = json!("zzz");
+        let mut newer = ingress(json!([{"hosts": ["shop.example"], "secretName": "t"}]));
+        newer["metadata"]["namespace"] = json!("aaa");
+        newer["metadata"]["creationTimestamp"] = json!("2026-06-01T00:00:00Z");
+        let (table, _) =
+            Certificates::build([&newer, &old], |ns, _| Some(if ns == "zzz" { &s } else { &other }));
+        let served = table.for_name(Some("shop.example")).unwrap();
+        let (want, _) = Certificates::build([&old], |_, _| Some(&s));
+        assert_eq!(served.cert, want.for_name(Some("shop.example")).unwrap().cert);
+        let (theirs, _) = Certificates::build([&newer], |_, _| Some(&other));
+        assert_ne!(served.cert, theirs.for_name(Some("shop.example")).unwrap().cert, "not the newer one's");
     }
 
     #[test]
