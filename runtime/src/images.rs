@@ -130,7 +130,7 @@ impl ImageStore {
     pub(crate) fn put_blob_file(&self, file: &Path, expected: Option<&str>) -> Result<String, Error> {
         use std::io::{Read, Write};
         let mut input = File::open(file).map_err(io(file))?;
-        let tmp = self.root.join(format!("incoming.{}", std::process::id()));
+        let tmp = self.root.join(format!("incoming.{}.{}", std::process::id(), unique()));
         let mut out = File::create(&tmp).map_err(io(&tmp))?;
         let mut hasher = Sha256::new();
         let mut buf = vec![0u8; 1 << 16];
@@ -363,6 +363,12 @@ impl ImageStore {
     }
 }
 
+/// A number no other call in this process gets (for temporary file names).
+fn unique() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut head = vec![0u8; 8];
@@ -377,7 +383,7 @@ fn hex_of(digest: &str) -> &str {
 
 /// Write to a temp file in the same directory, then rename: readers see all or nothing.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let tmp = path.with_extension(format!("tmp{}.{}", std::process::id(), unique()));
     std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
     std::fs::rename(&tmp, path).map_err(io(path))
 }

@@ -25,6 +25,7 @@ pub mod logs;
 pub mod network;
 pub mod oci;
 pub mod pod;
+pub mod registry;
 pub mod runtime;
 pub mod spec;
 pub mod status;

@@ -131,7 +131,15 @@ impl Runtime {
         );
         let images = ImageStore::open(&config.data_dir)?;
         let network = Arc::new(NodeNetwork::new(config.egress.clone()));
+        // OCI containers an earlier run of this data dir left: their pods start afresh.
+        crate::container::oci::end_all(&config);
         Ok(Runtime { inner: Arc::new(RuntimeInner { engine, config, cache, images, network }) })
+    }
+
+    /// End every OCI container of this node now (SIGKILL): for a server shutting down, whose
+    /// wasm pods end with its process. Blocking.
+    pub fn end_containers(&self) {
+        crate::container::oci::end_all(&self.inner.config);
     }
 
     /// The node's pod network: where pods' ports really are (for hostPort forwarding and

@@ -11,6 +11,7 @@ mod kubectl_apply;
 mod kubectl_basics;
 mod kubectl_delete;
 mod node_agent;
+mod oci;
 mod persistence;
 mod play;
 mod python_client;

@@ -3,7 +3,7 @@
 
 mod command;
 mod http;
-mod oci;
+pub(crate) mod oci;
 
 use crate::host::Host;
 use crate::limits::{CpuMeter, StoreLimiter, install_epoch_policy};

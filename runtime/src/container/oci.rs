@@ -45,8 +45,44 @@ const CAPABILITIES: [&str; 14] = [
 /// Processes a container may have at most (a fork bomb stays inside its container).
 const PIDS_LIMIT: i64 = 4096;
 
-/// Where runc keeps its state: tmpfs, so nothing outlives a reboot.
-const RUNC_ROOT: &str = "/run/wasmkube-runc";
+/// Where runc keeps the state of this data dir's containers: tmpfs, so nothing outlives a
+/// reboot, and one directory per data dir, so this node's containers are all and only its own.
+fn runc_root(data_dir: &Path) -> PathBuf {
+    let canonical = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_owned());
+    let hash = crate::images::sha256_hex(canonical.as_os_str().as_encoded_bytes());
+    PathBuf::from("/run/wasmkube-runc").join(&hash[..16])
+}
+
+/// End every OCI container this data dir's runtime left running (a crash, a kill, or the
+/// server stopping): kill and delete them, unmount their roots, delete the pods' network
+/// namespaces. Their pods start afresh, as the wasm ones do. Blocking.
+pub(crate) fn end_all(config: &crate::runtime::RuntimeConfig) {
+    let root = runc_root(&config.data_dir);
+    let runc = |args: &[&str]| {
+        let _ = Command::new(&config.oci_runtime)
+            .arg("--root")
+            .arg(&root)
+            .args(args)
+            .stdin(Stdio::null())
+            .output();
+    };
+    for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+        let id = entry.file_name().to_string_lossy().into_owned();
+        runc(&["kill", &id, "KILL"]);
+        runc(&["delete", "--force", &id]);
+    }
+    let _ = std::fs::remove_dir(&root);
+    let pods = config.data_dir.join("pods");
+    for pod in std::fs::read_dir(&pods).into_iter().flatten().flatten() {
+        for bundle in std::fs::read_dir(pod.path().join("oci")).into_iter().flatten().flatten() {
+            let _ = rustix::mount::unmount(bundle.path().join("rootfs"), rustix::mount::UnmountFlags::DETACH);
+        }
+        let netns = format!("wk-{}", pod.file_name().to_string_lossy());
+        if Path::new("/run/netns").join(&netns).exists() {
+            let _ = Command::new("ip").args(["netns", "delete", &netns]).output();
+        }
+    }
+}
 
 pub(crate) async fn run(env: &Arc<ContainerEnv>, on_running: impl FnOnce()) -> Outcome {
     let id = container_id(env);
@@ -70,7 +106,7 @@ fn container_id(env: &ContainerEnv) -> String {
 
 fn runc(env: &ContainerEnv) -> Command {
     let mut cmd = Command::new(&env.pod.runtime.config.oci_runtime);
-    cmd.arg("--root").arg(RUNC_ROOT);
+    cmd.arg("--root").arg(runc_root(&env.pod.runtime.config.data_dir));
     cmd.stdin(Stdio::null());
     cmd
 }

@@ -124,7 +124,11 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     println!("wasmkube: kubeconfig at {}", args.data_dir.join("kubeconfig").display());
     println!("wasmkube: node {} running wasm pods", node.name());
     let options = wasmkube_apiserver::ServeOptions { logs: Some(node.log_server()) };
-    wasmkube_apiserver::serve(listener, api, options, crate::signals::shutdown_signal()).await?;
+    let served = wasmkube_apiserver::serve(listener, api, options, crate::signals::shutdown_signal()).await;
+    // The node's OCI containers end with it, as its wasm pods do.
+    let runtime = node.runtime().clone();
+    tokio::task::spawn_blocking(move || runtime.end_containers()).await?;
+    served?;
     Ok(())
 }
 

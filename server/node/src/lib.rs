@@ -128,6 +128,11 @@ impl NodeAgent {
         &self.inner.config.name
     }
 
+    /// The runtime the node runs its pods with.
+    pub fn runtime(&self) -> &Runtime {
+        &self.inner.runtime
+    }
+
     /// The `pods/log` handler for the API server.
     pub fn log_server(&self) -> Arc<dyn wasmkube_apiserver::logs::PodLogs> {
         Arc::new(logs::NodeLogs { agent: self.clone() })

@@ -225,21 +225,42 @@ impl Worker {
         let images = self.agent.inner.runtime.images();
         for c in spec.init_containers.iter().flatten().chain(&spec.containers) {
             let reference = c.image.as_deref().unwrap_or_default();
+            let policy = c.image_pull_policy.as_deref().unwrap_or("IfNotPresent");
+            let local = images.resolve(reference);
+            // `Always` pulls what names a registry; an image imported under a bare name (the
+            // usual way to run local wasm components, whose `:latest` tag defaults the policy to
+            // Always) is used as it is, as there is no registry it could come from.
+            let pull = match policy {
+                "Never" => false,
+                "Always" => names_registry(reference) || local.is_err(),
+                _ => local.is_err(),
+            };
+            if pull {
+                let pulled = self.pull(&spec, &c.name, reference).await;
+                if let Err(message) = pulled
+                    && (policy != "Always" || local.is_err())
+                {
+                    return Err((
+                        "ErrImagePull".into(),
+                        format!("Failed to pull image \"{reference}\": {message}"),
+                    ));
+                }
+            }
             match images.resolve(reference) {
                 Ok(image) => {
                     self.image_ids.insert(reference.to_string(), image.digest.clone());
                 }
+                Err(e) if policy == "Never" => {
+                    let _ = e;
+                    let message =
+                        format!("Container image \"{reference}\" is not present with pull policy of Never");
+                    return Err(("ErrImageNeverPull".into(), message));
+                }
                 Err(e) => {
-                    let never = c.image_pull_policy.as_deref() == Some("Never");
-                    let reason = if never { "ErrImageNeverPull" } else { "ErrImagePull" };
-                    let message = if never {
-                        format!("Container image \"{reference}\" is not present with pull policy of Never")
-                    } else {
-                        format!(
-                            "Failed to pull image \"{reference}\": {e} (pulling from registries is not available yet)"
-                        )
-                    };
-                    return Err((reason.into(), message));
+                    return Err((
+                        "ErrImagePull".into(),
+                        format!("Failed to pull image \"{reference}\": {e}"),
+                    ));
                 }
             }
         }
@@ -289,6 +310,59 @@ impl Worker {
                 .push(tokio::spawn(wasmkube_runtime::network::forward_host_port(listener, net, ip, port)));
         }
         Ok(())
+    }
+
+    /// Pull `reference` from its registry with the pod's pull secrets, as the kubelet does
+    /// (events `Pulling`, then `Pulled` or `Failed`).
+    async fn pull(
+        &self,
+        spec: &k8s_openapi::api::core::v1::PodSpec,
+        container: &str,
+        reference: &str,
+    ) -> Result<(), String> {
+        let path = container_path(&self.pod, container);
+        let events = &self.agent.inner.events;
+        events.container_event(
+            &self.pod,
+            &path,
+            EventType::Normal,
+            "Pulling",
+            format!("Pulling image \"{reference}\""),
+        );
+        let ns = meta::namespace(&self.pod).to_string();
+        let mut credentials = None;
+        for secret in spec.image_pull_secrets.iter().flatten() {
+            let def = registry::by_storage("secrets").expect("secrets are served");
+            let Ok(found) = self.agent.inner.api.get(def, &ns, &secret.name).await else { continue };
+            let config = found.pointer("/data/.dockerconfigjson").and_then(Value::as_str).and_then(|b| {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD.decode(b).ok()
+            });
+            if let Some(found) =
+                config.and_then(|c| wasmkube_runtime::registry::credentials_for(reference, &c))
+            {
+                credentials = Some(found);
+                break;
+            }
+        }
+        let t0 = std::time::Instant::now();
+        let images = self.agent.inner.runtime.images();
+        match wasmkube_runtime::registry::pull(images, reference, credentials.as_ref()).await {
+            Ok(info) => {
+                let message = format!(
+                    "Successfully pulled image \"{reference}\" in {:.3}s. Image size: {} bytes.",
+                    t0.elapsed().as_secs_f64(),
+                    info.size
+                );
+                events.container_event(&self.pod, &path, EventType::Normal, "Pulled", message);
+                Ok(())
+            }
+            Err(e) => {
+                let message = format!("Failed to pull image \"{reference}\": {e}");
+                events.container_event(&self.pod, &path, EventType::Warning, "Failed", message);
+                Err(e.to_string())
+            }
+        }
     }
 
     fn record_pulled(&self, spec: &wasmkube_runtime::PodSpec) {
@@ -649,5 +723,14 @@ fn container_path(pod: &Value, container: &str) -> String {
         format!("spec.initContainers{{{container}}}")
     } else {
         format!("spec.containers{{{container}}}")
+    }
+}
+
+/// Whether an image reference names its registry (`host.domain/...`, `host:port/...`,
+/// `localhost/...`), as the distribution reference grammar tells a registry from a path.
+fn names_registry(reference: &str) -> bool {
+    match reference.split_once('/') {
+        Some((first, _)) => first.contains('.') || first.contains(':') || first == "localhost",
+        None => false,
     }
 }
