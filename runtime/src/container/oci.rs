@@ -225,6 +225,7 @@ async fn create(env: &Arc<ContainerEnv>, id: &str, bundle: &Path) -> Result<Crea
     let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
         .map_err(|e| format!("watching the container's process: {e}"))?;
     let ports = publish_ports(env, &netns)?;
+    netns.mirror(env.pod.runtime.network.clone(), env.pod.spec.pod_ip);
     runc_do(env, &["start", id]).await.map_err(|e| format!("{} start: {e}", runtime_name(env)))?;
     Ok(Created { pidfd, pumps, _ports: ports })
 }
@@ -490,6 +491,7 @@ fn write_etc(env: &ContainerEnv, bundle: &Path) -> Result<Vec<Value>, String> {
 /// inside the pod's network namespace. Released when dropped.
 struct PublishedPort {
     env: Arc<ContainerEnv>,
+    netns: Arc<crate::oci::netns::NetNs>,
     port: u16,
     task: tokio::task::JoinHandle<()>,
 }
@@ -497,6 +499,7 @@ struct PublishedPort {
 impl Drop for PublishedPort {
     fn drop(&mut self) {
         self.task.abort();
+        self.netns.serves(self.port, false);
         self.env.pod.runtime.network.release(self.env.pod.spec.pod_ip, Proto::Tcp, self.port);
     }
 }
@@ -511,6 +514,7 @@ fn publish_ports(
     let mut published = Vec::new();
     for &port in ports {
         net.reserve(ip, Proto::Tcp, port).map_err(|e| format!("container port {port}: {e}"))?;
+        netns.serves(port, true);
         let bound = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
             .and_then(|l| l.set_nonblocking(true).map(|()| l))
             .and_then(tokio::net::TcpListener::from_std);
@@ -518,13 +522,14 @@ fn publish_ports(
             Ok(l) => l,
             Err(e) => {
                 net.release(ip, Proto::Tcp, port);
+                netns.serves(port, false);
                 return Err(format!("container port {port}: {e}"));
             }
         };
         let host = listener.local_addr().map_err(|e| e.to_string())?;
         net.publish(ip, Proto::Tcp, port, host, false);
         let task = tokio::spawn(forward(listener, netns.clone(), port));
-        published.push(PublishedPort { env: env.clone(), port, task });
+        published.push(PublishedPort { env: env.clone(), netns: netns.clone(), port, task });
     }
     Ok(published)
 }

@@ -209,6 +209,18 @@ impl NodeNetwork {
         s.peers.retain(|_, v| v.ip() != IpAddr::V4(ip));
     }
 
+    /// Every TCP port `pod` has published, with the real address behind it.
+    pub fn published_tcp(&self, pod: Ipv4Addr) -> Vec<(u16, SocketAddr)> {
+        let s = self.lock();
+        let ports = s.ports.iter().filter(|((ip, proto, _), _)| *ip == pod && *proto == Proto::Tcp);
+        ports
+            .filter_map(|((_, _, port), p)| match p {
+                Port::Published { host, .. } => Some((*port, *host)),
+                Port::Reserved => None,
+            })
+            .collect()
+    }
+
     /// Where a host-side client reaches (`pod`, `port`): used for hostPort and by tests.
     pub fn host_addr(&self, pod: Ipv4Addr, proto: Proto, port: u16) -> Option<SocketAddr> {
         match self.lock().ports.get(&(pod, proto, port)) {

@@ -211,3 +211,42 @@ async fn a_served_port_is_reachable_in_the_pod_network_and_stop_kills_after_the_
             .is_none()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wasm_and_oci_containers_of_a_pod_reach_each_other_on_localhost() {
+    let t = TestRuntime::new();
+    let image = busybox(&t, &["/bin/httpd", "-f", "-p", "8081", "-h", "/www"]);
+    let mut web = command_spec("busybox-web", &image);
+    web.kind = ContainerKind::Detect { ports: vec![8081] };
+    let mut hello = crate::support::command("hello", &t.image("http-hello"), &[]);
+    hello.kind = ContainerKind::Http { ports: vec![8080], reuse_instances: false };
+    let script = "until wget -q -O- http://127.0.0.1:8080/; do sleep 0.1; done";
+    let client = container("wget", &image, Some(&["/bin/sh", "-c", script]));
+    let mut spec = pod("mixed", vec![web, hello, client]);
+    spec.pod_ip = Ipv4Addr::new(10, 244, 0, 11);
+    let handle = t.rt.start_pod(spec, StartOptions::default()).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !t.logs("mixed", "wget").contains("hello from") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "busybox never reached the wasm container: {}",
+            t.logs("mixed", "wget")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // And the wasm container reaches the busybox one on localhost, by outgoing wasi:http.
+    let front = published(&t.rt, Ipv4Addr::new(10, 244, 0, 11), 8080).await;
+    let mut fetched = String::new();
+    for _ in 0..100 {
+        fetched =
+            tokio::task::spawn_blocking(move || get(front, "/fetch?url=http://127.0.0.1:8081/index.html"))
+                .await
+                .unwrap();
+        if fetched.contains("served-by-busybox") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(fetched.contains("served-by-busybox"), "{fetched}");
+    handle.stop(Duration::from_secs(1)).await;
+}

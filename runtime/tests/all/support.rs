@@ -41,6 +41,13 @@ pub struct TestRuntime {
     pub rt: Runtime,
 }
 
+impl Drop for TestRuntime {
+    /// Whatever OCI containers a test left end with it (and runc's state directory goes).
+    fn drop(&mut self) {
+        self.rt.end_containers();
+    }
+}
+
 impl TestRuntime {
     pub fn new() -> Self {
         Self::with_config(|_| {})
