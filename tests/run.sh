@@ -49,4 +49,5 @@ cargo bench -p wasmkube --bench api --profile dev --locked -- --quick
 cargo bench -p wasmkube-runtime --bench pods --profile dev --locked -- --quick
 cargo bench -p wasmkube --bench cluster --profile dev --locked -- --quick
 cargo bench -p wasmkube --bench network --profile dev --locked -- --quick
+cargo bench -p wasmkube --bench oci --profile dev --locked -- --quick
 cargo bench -p wasmkube-scheduler --bench scheduler --profile dev --locked -- --quick

@@ -6,7 +6,7 @@
 //! image config and the container spec (command/args over Entrypoint/Cmd, env, working dir,
 //! user, Docker's default capabilities, cgroup limits for memory, CPU and pids, the pod's
 //! volumes bind-mounted from the same directories wasm containers preopen, the pod's network
-//! namespace). `runc create` gets pipes as stdio, which feed the container's log files; the
+//! namespace). `runc run --detach` gets pipes as stdio, which feed the container's log files; the
 //! runtime is the child subreaper, so the container's init becomes our child and its exit is
 //! seen at once through a pidfd. A stop is SIGTERM, then SIGKILL when the grace period ends.
 //! Afterwards the container is deleted, the overlay unmounted and the bundle removed.
@@ -129,6 +129,9 @@ fn runtime_name(env: &ContainerEnv) -> String {
 
 /// Whatever an earlier run (or a crash) left: the runc container, the overlay, the bundle.
 async fn cleanup(env: &ContainerEnv, id: &str, bundle: &Path) {
+    if !bundle.exists() {
+        return;
+    }
     let _ = runc_do(env, &["delete", "--force", id]).await;
     let rootfs = bundle.join("rootfs");
     let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
@@ -196,11 +199,12 @@ async fn create(env: &Arc<ContainerEnv>, id: &str, bundle: &Path) -> Result<Crea
     let (err_r, err_w) = std::io::pipe().map_err(|e| e.to_string())?;
     let pid_file = bundle.join("pid");
     let log = bundle.join("runc.log");
+    // One `run --detach` (create and start): the container's init is running when it returns.
     let mut create = runc(env);
     create
         .args(["--log"])
         .arg(&log)
-        .args(["--log-format", "json", "create", "--bundle"])
+        .args(["--log-format", "json", "run", "--detach", "--bundle"])
         .arg(bundle)
         .arg("--pid-file")
         .arg(&pid_file)
@@ -215,18 +219,19 @@ async fn create(env: &Arc<ContainerEnv>, id: &str, bundle: &Path) -> Result<Crea
         .map_err(|e| format!("running {}: {e}", runtime_name(env)));
     let pumps = vec![pump(env, out_r, Stream::Stdout), pump(env, err_r, Stream::Stderr)];
     if !status?.success() {
-        return Err(runc_error(&log).unwrap_or_else(|| format!("{} create failed", runtime_name(env))));
+        return Err(runc_error(&log).unwrap_or_else(|| format!("{} run failed", runtime_name(env))));
     }
     let pid: i32 = std::fs::read_to_string(&pid_file)
         .ok()
         .and_then(|p| p.trim().parse().ok())
         .ok_or("the runtime wrote no pid file")?;
     let pid = rustix::process::Pid::from_raw(pid).ok_or("bad pid")?;
+    // Our child now (we are its subreaper), so it stays until we reap it, even if it has
+    // already exited.
     let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
         .map_err(|e| format!("watching the container's process: {e}"))?;
     let ports = publish_ports(env, &netns)?;
     netns.mirror(env.pod.runtime.network.clone(), env.pod.spec.pod_ip);
-    runc_do(env, &["start", id]).await.map_err(|e| format!("{} start: {e}", runtime_name(env)))?;
     Ok(Created { pidfd, pumps, _ports: ports })
 }
 

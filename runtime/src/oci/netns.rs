@@ -40,7 +40,9 @@ const MIRROR_EVERY: Duration = Duration::from_millis(100);
 impl NetNs {
     /// A fresh namespace named `name` (a leftover of that name, from a crash, is replaced).
     pub(crate) fn create(name: &str) -> Result<NetNs, String> {
-        let _ = ip(&["netns", "delete", name]);
+        if std::path::Path::new("/run/netns").join(name).exists() {
+            let _ = ip(&["netns", "delete", name]);
+        }
         ip(&["netns", "add", name])?;
         let ns = NetNs { name: name.to_string(), own: Mutex::default(), mirroring: Default::default() };
         ip(&["-n", name, "link", "set", "lo", "up"])?;

@@ -17,8 +17,7 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::{BIN, Conn, percentile, rss_kib, start_server};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use tokio::io::AsyncBufReadExt;
 use tokio::sync::Mutex;
 
 /// The fixed-rate writes go round-robin over this many objects, as writes in a cluster do.
@@ -107,16 +106,10 @@ async fn watch_delivery(addr: &str, watchers: usize, writes: usize) -> Vec<f64> 
     for _ in 0..watchers {
         let (addr, delays, ready) = (addr.to_string(), delays.clone(), ready_tx.clone());
         tasks.push(tokio::spawn(async move {
-            let mut s = BufReader::new(TcpStream::connect(&addr).await.unwrap());
-            let req = "GET /api/v1/namespaces/watched/pods?watch=true&resourceVersion=0 HTTP/1.1\r\nHost: x\r\n\r\n";
-            s.get_mut().write_all(req.as_bytes()).await.unwrap();
+            let mut s =
+                support::open_watch(&addr, "/api/v1/namespaces/watched/pods?watch=true&resourceVersion=0")
+                    .await;
             let mut line = String::new();
-            loop {
-                line.clear();
-                if s.read_line(&mut line).await.unwrap() == 0 || line == "\r\n" {
-                    break;
-                }
-            }
             ready.send(()).await.unwrap();
             let mut seen = 0;
             let mut local = Vec::with_capacity(writes);
@@ -127,7 +120,9 @@ async fn watch_delivery(addr: &str, watchers: usize, writes: usize) -> Vec<f64> 
                 }
                 // chunk-size lines are hex; event lines are JSON.
                 let Ok(ev) = serde_json::from_str::<serde_json::Value>(line.trim()) else { continue };
-                if let Some(t) = ev["object"]["metadata"]["annotations"]["t"].as_str().and_then(|t| t.parse::<u128>().ok()) {
+                if let Some(t) =
+                    ev["object"]["metadata"]["annotations"]["t"].as_str().and_then(|t| t.parse::<u128>().ok())
+                {
                     local.push((epoch.elapsed().as_nanos() - t) as f64 / 1e6);
                     seen += 1;
                 }

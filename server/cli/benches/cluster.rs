@@ -11,105 +11,15 @@
 
 mod support;
 
-use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{BIN, Conn, percentile, rss_kib, start_server};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
-use tokio::sync::Mutex;
+use support::{
+    BIN, Conn, namespace, percentile, rss_kib, start_latency, start_server, wait_running, watch_running,
+};
 
 fn pod(name: &str) -> String {
     format!(
         r#"{{"metadata":{{"name":"{name}"}},"spec":{{"containers":[{{"name":"c","image":"http-hello:latest","ports":[{{"containerPort":8080}}]}}]}}}}"#
     )
-}
-
-/// When each pod of `ns` was first seen Running, from one watch.
-struct Watch {
-    running: Arc<Mutex<HashMap<String, Instant>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-async fn watch_running(addr: &str, ns: &str) -> Watch {
-    let running = Arc::new(Mutex::new(HashMap::new()));
-    let mut s = BufReader::new(TcpStream::connect(addr).await.unwrap());
-    let req = format!("GET /api/v1/namespaces/{ns}/pods?watch=true HTTP/1.1\r\nHost: x\r\n\r\n");
-    s.get_mut().write_all(req.as_bytes()).await.unwrap();
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if s.read_line(&mut line).await.unwrap() == 0 || line == "\r\n" {
-            break;
-        }
-    }
-    let seen = running.clone();
-    let task = tokio::spawn(async move {
-        // Chunked transfer: an event may span chunks, so reassemble the body, then split lines.
-        let mut body: Vec<u8> = Vec::new();
-        let mut size_line = String::new();
-        loop {
-            size_line.clear();
-            if s.read_line(&mut size_line).await.unwrap_or(0) == 0 {
-                return;
-            }
-            let Ok(size) = usize::from_str_radix(size_line.trim(), 16) else { continue };
-            if size == 0 {
-                return;
-            }
-            let mut chunk = vec![0u8; size + 2];
-            if s.read_exact(&mut chunk).await.is_err() {
-                return;
-            }
-            body.extend_from_slice(&chunk[..size]);
-            while let Some(end) = body.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = body.drain(..=end).collect();
-                let Ok(ev) = serde_json::from_slice::<serde_json::Value>(&line) else { continue };
-                if ev["object"]["status"]["phase"] == "Running"
-                    && let Some(name) = ev["object"]["metadata"]["name"].as_str()
-                {
-                    seen.lock().await.entry(name.to_string()).or_insert_with(Instant::now);
-                }
-            }
-        }
-    });
-    Watch { running, task }
-}
-
-async fn namespace(conn: &mut Conn, ns: &str) {
-    let body = format!(r#"{{"metadata":{{"name":"{ns}"}}}}"#);
-    assert_eq!(conn.request("POST", "/api/v1/namespaces", &body).await, 201);
-}
-
-async fn wait_running(w: &Watch, n: usize, limit: Duration) -> bool {
-    let t0 = Instant::now();
-    while t0.elapsed() < limit {
-        if w.running.lock().await.len() >= n {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    false
-}
-
-/// Create `n` pods one after another; create -> Running (ms) for each.
-async fn start_latency(addr: &str, n: usize, tag: &str) -> Vec<f64> {
-    let ns = format!("{tag}-{n}");
-    let mut conn = Conn::open(addr).await;
-    namespace(&mut conn, &ns).await;
-    let w = watch_running(addr, &ns).await;
-    let mut created = HashMap::new();
-    for i in 0..n {
-        let name = format!("p{i}");
-        created.insert(name.clone(), Instant::now());
-        assert_eq!(conn.request("POST", &format!("/api/v1/namespaces/{ns}/pods"), &pod(&name)).await, 201);
-    }
-    assert!(wait_running(&w, n, Duration::from_secs(300)).await, "pods did not all run");
-    w.task.abort();
-    let running = w.running.lock().await;
-    let mut v: Vec<f64> = created.iter().map(|(k, t)| (running[k] - *t).as_secs_f64() * 1e3).collect();
-    v.sort_by(f64::total_cmp);
-    v
 }
 
 /// `n` pods by 8 concurrent clients; (seconds until all ran, RSS growth in KiB).
@@ -167,11 +77,11 @@ fn main() {
     let n_density = arg("--density").unwrap_or(if quick { 200 } else { 10_000 });
     rt.block_on(async {
         // Warm: the first pod compiles the component; later pods start from the cache.
-        start_latency(&server.addr, 1, "warm").await;
+        start_latency(&server.addr, 1, "warm", pod).await;
         println!("| measurement | pods | p50 | p99 | max |");
         println!("|---|---|---|---|---|");
         for &n in sizes {
-            let v = start_latency(&server.addr, n, "start").await;
+            let v = start_latency(&server.addr, n, "start", pod).await;
             println!(
                 "| pod start, create -> Running on a watch (ms) | {n} | {:.2} | {:.2} | {:.2} |",
                 percentile(&v, 0.5),

@@ -3,10 +3,13 @@
 
 #![allow(dead_code, reason = "each benchmark uses part of the support code")]
 
+use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tokio::sync::Mutex;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_wasmkube");
 
@@ -124,4 +127,98 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
         return f64::NAN;
     }
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// When each pod of `ns` was first seen Running, from one watch.
+pub struct Watch {
+    pub running: Arc<Mutex<HashMap<String, Instant>>>,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// GET `path` (a watch) on a fresh connection, with the response head read: the chunked body
+/// follows.
+pub async fn open_watch(addr: &str, path: &str) -> BufReader<TcpStream> {
+    let mut s = BufReader::new(TcpStream::connect(addr).await.unwrap());
+    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n");
+    s.get_mut().write_all(req.as_bytes()).await.unwrap();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if s.read_line(&mut line).await.unwrap() == 0 || line == "\r\n" {
+            break;
+        }
+    }
+    s
+}
+
+pub async fn watch_running(addr: &str, ns: &str) -> Watch {
+    let running = Arc::new(Mutex::new(HashMap::new()));
+    let mut s = open_watch(addr, &format!("/api/v1/namespaces/{ns}/pods?watch=true")).await;
+    let seen = running.clone();
+    let task = tokio::spawn(async move {
+        // Chunked transfer: an event may span chunks, so reassemble the body, then split lines.
+        let mut body: Vec<u8> = Vec::new();
+        let mut size_line = String::new();
+        loop {
+            size_line.clear();
+            if s.read_line(&mut size_line).await.unwrap_or(0) == 0 {
+                return;
+            }
+            let Ok(size) = usize::from_str_radix(size_line.trim(), 16) else { continue };
+            if size == 0 {
+                return;
+            }
+            let mut chunk = vec![0u8; size + 2];
+            if s.read_exact(&mut chunk).await.is_err() {
+                return;
+            }
+            body.extend_from_slice(&chunk[..size]);
+            while let Some(end) = body.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = body.drain(..=end).collect();
+                let Ok(ev) = serde_json::from_slice::<serde_json::Value>(&line) else { continue };
+                if ev["object"]["status"]["phase"] == "Running"
+                    && let Some(name) = ev["object"]["metadata"]["name"].as_str()
+                {
+                    seen.lock().await.entry(name.to_string()).or_insert_with(Instant::now);
+                }
+            }
+        }
+    });
+    Watch { running, task }
+}
+
+pub async fn namespace(conn: &mut Conn, ns: &str) {
+    let body = format!(r#"{{"metadata":{{"name":"{ns}"}}}}"#);
+    assert_eq!(conn.request("POST", "/api/v1/namespaces", &body).await, 201);
+}
+
+pub async fn wait_running(w: &Watch, n: usize, limit: Duration) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < limit {
+        if w.running.lock().await.len() >= n {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    false
+}
+
+/// Create `n` pods one after another; create -> Running (ms) for each.
+pub async fn start_latency(addr: &str, n: usize, tag: &str, pod: fn(&str) -> String) -> Vec<f64> {
+    let ns = format!("{tag}-{n}");
+    let mut conn = Conn::open(addr).await;
+    namespace(&mut conn, &ns).await;
+    let w = watch_running(addr, &ns).await;
+    let mut created = HashMap::new();
+    for i in 0..n {
+        let name = format!("p{i}");
+        created.insert(name.clone(), Instant::now());
+        assert_eq!(conn.request("POST", &format!("/api/v1/namespaces/{ns}/pods"), &pod(&name)).await, 201);
+    }
+    assert!(wait_running(&w, n, Duration::from_secs(300)).await, "pods did not all run");
+    w.task.abort();
+    let running = w.running.lock().await;
+    let mut v: Vec<f64> = created.iter().map(|(k, t)| (running[k] - *t).as_secs_f64() * 1e3).collect();
+    v.sort_by(f64::total_cmp);
+    v
 }
