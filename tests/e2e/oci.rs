@@ -234,6 +234,21 @@ spec:
     s.k(&["create", "deployment", "hreg", &format!("--image={reg}/wasm/http-hello:1")]);
     let waited = s.kubectl(&["wait", "--for=condition=available", "deploy/hreg", "--timeout=60s"]);
     assert!(waited.status.success(), "{}", String::from_utf8_lossy(&waited.stderr));
+
+    // runtimeClassName forces the runtime; an image of the other kind is refused clearly.
+    let classes = s.k(&["get", "runtimeclass", "-o", "jsonpath={.items[*].handler}"]);
+    assert!(classes.contains("runc") && classes.contains("wasmtime"), "{classes}");
+    s.apply(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: forced}\nspec:\n  runtimeClassName: wasmtime\n  \
+         containers: [{name: c, image: \"offline/bb:1\", imagePullPolicy: Never}]\n",
+        &[],
+    );
+    let waiting = || jsonpath(&s, &["pod", "forced"], "{.status.containerStatuses[0].state.waiting.message}");
+    assert!(
+        eventually(20, || waiting().contains("is a container image, but RuntimeClass \"wasmtime\"")),
+        "{}",
+        waiting()
+    );
 }
 
 #[test]

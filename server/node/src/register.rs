@@ -11,7 +11,25 @@ use wasmkube_apiserver::service::{PatchType, WriteOptions};
 
 const MANAGER: &str = "kubelet";
 
+/// The runtime handlers this node has: wasm components in wasmtime, container images in runc.
+pub const RUNTIME_HANDLERS: [&str; 2] = ["wasmtime", "runc"];
+
+/// A RuntimeClass per handler, unless someone made them already.
+async fn ensure_runtime_classes(agent: &NodeAgent) {
+    let def = registry::by_storage("node.k8s.io/runtimeclasses").expect("runtimeclasses are served");
+    for handler in RUNTIME_HANDLERS {
+        let class = json!({"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass",
+            "metadata": {"name": handler}, "handler": handler});
+        match agent.inner.api.create(def, "", class, &opts()).await {
+            Ok(_) => {}
+            Err(e) if e.code == 409 => {}
+            Err(e) => tracing::warn!(error = %e, handler, "could not create a RuntimeClass"),
+        }
+    }
+}
+
 pub(crate) async fn run(agent: NodeAgent) {
+    ensure_runtime_classes(&agent).await;
     let mut lease = tokio::time::interval(agent.inner.config.lease_renew);
     let mut report = tokio::time::interval(agent.inner.config.status_report);
     lease.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

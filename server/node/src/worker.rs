@@ -264,6 +264,7 @@ impl Worker {
                 }
             }
         }
+        self.check_runtime_class(&spec).await?;
         let ns = meta::namespace(&self.pod).to_string();
         let fetched = Fetched::fetch(&self.agent.inner.api, images, &ns, &spec, &self.agent.inner.config)
             .await
@@ -308,6 +309,41 @@ impl Worker {
             let net = self.agent.inner.runtime.network().clone();
             self.forwards
                 .push(tokio::spawn(wasmkube_runtime::network::forward_host_port(listener, net, ip, port)));
+        }
+        Ok(())
+    }
+
+    /// `runtimeClassName` forces the runtime: its RuntimeClass's handler must be this node's,
+    /// and every image must be of that kind (a component for `wasmtime`, a container image for
+    /// `runc`). Without it, each image's kind decides.
+    async fn check_runtime_class(
+        &self,
+        spec: &k8s_openapi::api::core::v1::PodSpec,
+    ) -> Result<(), (String, String)> {
+        let Some(class) = spec.runtime_class_name.as_deref().filter(|c| !c.is_empty()) else { return Ok(()) };
+        let config_error = |m: String| ("CreateContainerConfigError".to_string(), m);
+        let def = registry::by_storage("node.k8s.io/runtimeclasses").expect("runtimeclasses are served");
+        let found = self.agent.inner.api.get(def, "", class).await;
+        let found = found.map_err(|_| config_error(format!("RuntimeClass \"{class}\" not found")))?;
+        let handler = found.get("handler").and_then(Value::as_str).unwrap_or_default();
+        if !crate::register::RUNTIME_HANDLERS.contains(&handler) {
+            return Err(config_error(format!(
+                "RuntimeClass \"{class}\" has handler \"{handler}\", which this node does not have (it has {})",
+                crate::register::RUNTIME_HANDLERS.join(", ")
+            )));
+        }
+        let images = self.agent.inner.runtime.images();
+        for c in spec.init_containers.iter().flatten().chain(&spec.containers) {
+            let reference = c.image.as_deref().unwrap_or_default();
+            let Ok(image) = images.resolve(reference) else { continue };
+            let kind = if image.container.is_some() { "runc" } else { "wasmtime" };
+            if kind != handler {
+                let what = if kind == "runc" { "a container image" } else { "a wasm component" };
+                return Err(config_error(format!(
+                    "container {:?}: image \"{reference}\" is {what}, but RuntimeClass \"{class}\" runs everything with {handler}",
+                    c.name
+                )));
+            }
         }
         Ok(())
     }
