@@ -114,7 +114,11 @@ pub async fn pull(
         }
     };
     let fetch = async |digest: &str| -> Result<String, RegistryError> {
-        let scratch = store.scratch_dir().with_extension(format!("pull{}", unique()));
+        // Blobs are content-addressed and were checked when stored: never fetched twice.
+        if store.blob(digest).exists() {
+            return Ok(digest.to_string());
+        }
+        let scratch = store.scratch_dir().with_file_name(format!("pull.{}.{}", std::process::id(), unique()));
         let file = tokio::fs::File::create(&scratch)
             .await
             .map_err(|source| StoreError::Io { path: scratch.clone(), source })?;

@@ -118,11 +118,26 @@ pub(crate) struct RuntimeInner {
     pub(crate) cache: ComponentCache,
     images: ImageStore,
     pub(crate) network: Arc<NodeNetwork>,
+    /// Held while this runtime lives: the one runtime of a data dir owns its OCI containers.
+    owner: Option<std::fs::File>,
 }
 
 impl Runtime {
-    pub fn new(engine: WasmEngine, config: RuntimeConfig) -> Result<Self, Error> {
+    pub fn new(engine: WasmEngine, mut config: RuntimeConfig) -> Result<Self, Error> {
         let linker = crate::linker::build(engine.engine()).map_err(|e| Error::Setup(format!("{e:#}")))?;
+        // Absolute from here on: runc resolves relative mount sources against the bundle.
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| Error::Setup(format!("{}: {e}", config.data_dir.display())))?;
+        if let Ok(absolute) = std::fs::canonicalize(&config.data_dir) {
+            config.data_dir = absolute;
+        }
+        // Containers' files (setuid binaries among them) are not for other users of the host.
+        for private in ["oci", "pods"] {
+            use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+            let dir = config.data_dir.join(private);
+            let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+            let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700));
+        }
         let cache = ComponentCache::new(
             engine.clone(),
             Arc::new(linker),
@@ -131,15 +146,27 @@ impl Runtime {
         );
         let images = ImageStore::open(&config.data_dir)?;
         let network = Arc::new(NodeNetwork::new(config.egress.clone()));
-        // OCI containers an earlier run of this data dir left: their pods start afresh.
-        crate::container::oci::end_all(&config);
-        Ok(Runtime { inner: Arc::new(RuntimeInner { engine, config, cache, images, network }) })
+        // The first runtime of a data dir owns its OCI containers: it ends whatever an earlier
+        // run left (their pods start afresh); a second one (`play` beside a server) leaves them.
+        let lock = config.data_dir.join("runtime.lock");
+        let owner = std::fs::File::options().create(true).truncate(false).write(true).open(&lock).ok();
+        let owner = owner.filter(|f| f.try_lock().is_ok());
+        match owner {
+            Some(_) => crate::container::oci::end_all(&config),
+            None => tracing::warn!(
+                data_dir = %config.data_dir.display(),
+                "another runtime uses this data dir; its OCI containers are left alone"
+            ),
+        }
+        Ok(Runtime { inner: Arc::new(RuntimeInner { engine, config, cache, images, network, owner }) })
     }
 
     /// End every OCI container of this node now (SIGKILL): for a server shutting down, whose
-    /// wasm pods end with its process. Blocking.
+    /// wasm pods end with its process. Blocking. Only the runtime that owns the data dir does.
     pub fn end_containers(&self) {
-        crate::container::oci::end_all(&self.inner.config);
+        if self.inner.owner.is_some() {
+            crate::container::oci::end_all(&self.inner.config);
+        }
     }
 
     /// The node's pod network: where pods' ports really are (for hostPort forwarding and

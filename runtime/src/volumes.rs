@@ -24,6 +24,10 @@ pub enum Error {
     RelativeMountPath(String),
     #[error("preopening {path} at {mount_path}: {message}")]
     Preopen { path: PathBuf, mount_path: String, message: String },
+    #[error(
+        "volume {volume:?}: subPath {path:?} leads through something that is not a directory (a symlink?)"
+    )]
+    SubPathNotDirectory { volume: String, path: String },
 }
 
 /// One volume, ready to mount.
@@ -101,13 +105,29 @@ impl PodVolumes {
         })?;
         let mut path = volume.path.clone();
         if let Some(sub) = &mount.sub_path {
-            path.push(checked_relative(&mount.volume, sub)?);
-            if !volume.always_read_only {
-                std::fs::create_dir_all(&path).map_err(|source| Error::Io {
-                    volume: mount.volume.clone(),
-                    path: path.clone(),
-                    source,
-                })?;
+            // Step by step, never following a link: a container may have planted one in the
+            // volume (kubelet's CVE-2017-1002101), and the mount would follow it out.
+            for part in checked_relative(&mount.volume, sub)?.components() {
+                path.push(part);
+                match std::fs::symlink_metadata(&path) {
+                    Ok(meta) if meta.is_dir() => {}
+                    Ok(_) => {
+                        return Err(Error::SubPathNotDirectory {
+                            volume: mount.volume.clone(),
+                            path: sub.clone(),
+                        });
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound && !volume.always_read_only => {
+                        std::fs::create_dir(&path).map_err(|source| Error::Io {
+                            volume: mount.volume.clone(),
+                            path: path.clone(),
+                            source,
+                        })?;
+                    }
+                    Err(source) => {
+                        return Err(Error::Io { volume: mount.volume.clone(), path: path.clone(), source });
+                    }
+                }
             }
         }
         Ok((path, mount.read_only || volume.always_read_only))
@@ -134,5 +154,42 @@ pub fn remove_pod_dir(pod_dir: &Path) -> std::io::Result<()> {
     match std::fs::remove_dir_all(pod_dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{VolumeSource, VolumeSpec};
+
+    #[test]
+    fn a_sub_path_never_follows_a_link_planted_in_the_volume() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = PodSpec {
+            uid: "u".into(),
+            name: "p".into(),
+            namespace: "default".into(),
+            hostname: "p".into(),
+            pod_ip: std::net::Ipv4Addr::new(10, 244, 0, 2),
+            volumes: vec![VolumeSpec { name: "data".into(), source: VolumeSource::EmptyDir }],
+            init_containers: Vec::new(),
+            containers: Vec::new(),
+            restart_policy: Default::default(),
+        };
+        let volumes = PodVolumes::create(dir.path(), &spec, false).unwrap();
+        let mount = |sub: &str| MountSpec {
+            volume: "data".into(),
+            mount_path: "/x".into(),
+            read_only: false,
+            sub_path: Some(sub.into()),
+        };
+        let (made, _) = volumes.host_dir(&mount("a/b")).unwrap();
+        assert!(made.is_dir() && made.ends_with("volumes/data/a/b"));
+        let outside = dir.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, dir.path().join("volumes/data/evil")).unwrap();
+        assert!(matches!(volumes.host_dir(&mount("evil")), Err(Error::SubPathNotDirectory { .. })));
+        assert!(matches!(volumes.host_dir(&mount("evil/new")), Err(Error::SubPathNotDirectory { .. })));
+        assert!(!outside.join("new").exists(), "nothing made through the link");
     }
 }

@@ -195,6 +195,9 @@ async fn create(env: &Arc<ContainerEnv>, id: &str, bundle: &Path) -> Result<Crea
     let json = serde_json::to_vec_pretty(&spec).expect("a runtime spec serialises");
     std::fs::write(bundle.join("config.json"), json).map_err(|e| format!("writing config.json: {e}"))?;
 
+    // The pod's ports first: a port another container holds fails the start before there is
+    // a process to clean up.
+    let ports = publish_ports(env, &netns)?;
     let (out_r, out_w) = std::io::pipe().map_err(|e| e.to_string())?;
     let (err_r, err_w) = std::io::pipe().map_err(|e| e.to_string())?;
     let pid_file = bundle.join("pid");
@@ -221,16 +224,28 @@ async fn create(env: &Arc<ContainerEnv>, id: &str, bundle: &Path) -> Result<Crea
     if !status?.success() {
         return Err(runc_error(&log).unwrap_or_else(|| format!("{} run failed", runtime_name(env))));
     }
-    let pid: i32 = std::fs::read_to_string(&pid_file)
+    let pid = std::fs::read_to_string(&pid_file)
         .ok()
         .and_then(|p| p.trim().parse().ok())
-        .ok_or("the runtime wrote no pid file")?;
-    let pid = rustix::process::Pid::from_raw(pid).ok_or("bad pid")?;
+        .and_then(rustix::process::Pid::from_raw);
     // Our child now (we are its subreaper), so it stays until we reap it, even if it has
     // already exited.
-    let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())
-        .map_err(|e| format!("watching the container's process: {e}"))?;
-    let ports = publish_ports(env, &netns)?;
+    let pidfd = pid.map(|pid| rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty()));
+    let pidfd = match pidfd {
+        Some(Ok(pidfd)) => pidfd,
+        failed => {
+            // Running, but not watchable: end it and reap it rather than leave a zombie.
+            let _ = runc_do(env, &["kill", id, "KILL"]).await;
+            if let Some(pid) = pid {
+                let reap = move || rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+                let _ = tokio::task::spawn_blocking(reap).await;
+            }
+            return Err(match failed {
+                Some(Err(e)) => format!("watching the container's process: {e}"),
+                _ => "the runtime wrote no pid file".into(),
+            });
+        }
+    };
     netns.mirror(env.pod.runtime.network.clone(), env.pod.spec.pod_ip);
     Ok(Created { pidfd, pumps, _ports: ports })
 }
@@ -341,7 +356,7 @@ fn user(rootfs: &Path, user: Option<&str>) -> Result<(u32, u32), String> {
     }
     let (u, g) = user.split_once(':').map_or((user, None), |(u, g)| (u, Some(g)));
     let lookup = |file: &str, name: &str| -> Option<(u32, u32)> {
-        let text = std::fs::read_to_string(rootfs.join("etc").join(file)).ok()?;
+        let text = image_file(rootfs, file)?;
         text.lines().find_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
             (f.first() == Some(&name)).then(|| {
@@ -367,8 +382,24 @@ fn user(rootfs: &Path, user: Option<&str>) -> Result<(u32, u32), String> {
     Ok((uid, gid))
 }
 
+/// `/etc/FILE` of the image, if it is a plain file of sane size reached without a link (the
+/// image's links point into its own root, never the host's).
+fn image_file(rootfs: &Path, file: &str) -> Option<String> {
+    use std::io::Read;
+    let etc = rootfs.join("etc");
+    let path = etc.join(file);
+    let plain_dir = std::fs::symlink_metadata(&etc).ok()?.is_dir();
+    let plain_file = std::fs::symlink_metadata(&path).ok()?.is_file();
+    if !(plain_dir && plain_file) {
+        return None;
+    }
+    let mut text = String::new();
+    std::fs::File::open(&path).ok()?.take(1 << 20).read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
 fn lookup_by_uid(rootfs: &Path, uid: u32) -> Option<u32> {
-    let text = std::fs::read_to_string(rootfs.join("etc/passwd")).ok()?;
+    let text = image_file(rootfs, "passwd")?;
     text.lines().find_map(|l| {
         let f: Vec<&str> = l.split(':').collect();
         (f.get(2)?.parse::<u32>().ok()? == uid).then(|| f.get(3)?.parse().ok())?
@@ -445,7 +476,8 @@ fn runtime_spec(
         resources["memory"] = json!({"limit": bytes, "swap": bytes});
     }
     if let Some(millis) = limits.cpu_millis {
-        resources["cpu"] = json!({"quota": i64::from(millis) * 100, "period": 100_000});
+        // The kernel's smallest quota is 1 ms per period, as the kubelet clamps it.
+        resources["cpu"] = json!({"quota": (i64::from(millis) * 100).max(1000), "period": 100_000});
     }
     Ok(json!({
         "ociVersion": "1.0.2",

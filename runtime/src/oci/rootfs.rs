@@ -59,13 +59,14 @@ fn open(layer: &Layer) -> std::io::Result<Box<dyn Read>> {
     }
 }
 
-/// `path` (from a layer) as a relative path of plain components, or None.
+/// `path` (from a layer) as a relative path of plain components, or None. A leading `/` is
+/// dropped, as Docker and containerd do; `..` anywhere refuses the entry.
 fn clean(path: &Path) -> Option<PathBuf> {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {
             Component::Normal(part) => out.push(part),
-            Component::CurDir => {}
+            Component::CurDir | Component::RootDir => {}
             _ => return None,
         }
     }
@@ -133,7 +134,10 @@ pub(crate) fn apply(root: &Path, layer: &Layer) -> std::io::Result<()> {
             continue;
         }
         if let Some(hidden) = name.strip_prefix(WHITEOUT) {
-            remove(&root.join(path.with_file_name(hidden)));
+            // `.wh..` would name the parent directory (and `.wh...` the root's own parent).
+            if !hidden.is_empty() && hidden != "." && hidden != ".." && !hidden.contains('/') {
+                remove(&root.join(path.with_file_name(hidden)));
+            }
             continue;
         }
         // A path changing kind (a directory becoming a file or the reverse) is replaced.
@@ -241,6 +245,15 @@ mod tests {
         assert!(outside.join("keep").exists(), "a whiteout through a symlink is refused");
         assert!(!outside.join("new").exists(), "a file through a symlink is refused");
         assert_eq!(clean(Path::new("../etc/passwd")), None);
-        assert_eq!(clean(Path::new("/etc/passwd")), None);
+        assert_eq!(
+            clean(Path::new("/etc/passwd")),
+            Some(PathBuf::from("etc/passwd")),
+            "a leading / is dropped"
+        );
+        // A whiteout of `..` would delete what is beside the root.
+        std::fs::write(dir.path().join("beside"), "keep").unwrap();
+        let dots = layer(dir.path(), "dots", &[(".wh...", Some("")), (".wh..", Some(""))], false);
+        apply(&root, &dots).unwrap();
+        assert!(dir.path().join("beside").exists() && root.exists());
     }
 }

@@ -237,8 +237,10 @@ impl Worker {
             };
             if pull {
                 let pulled = self.pull(&spec, &c.name, reference).await;
+                // `Always` with a registry is a credential check too (as with upstream's
+                // AlwaysPullImages): a failed pull fails even with a copy on the node.
                 if let Err(message) = pulled
-                    && (policy != "Always" || local.is_err())
+                    && (policy != "Always" || local.is_err() || names_registry(reference))
                 {
                     return Err((
                         "ErrImagePull".into(),
