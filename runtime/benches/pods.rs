@@ -41,6 +41,7 @@ fn container(name: &str, image: &ImageSpec, args: &[&str], kind: ContainerKind) 
         limits: Limits::default(),
         sidecar: false,
         overrides: Default::default(),
+        security: Default::default(),
     }
 }
 

@@ -86,6 +86,25 @@ pub struct ContainerSpec {
     /// image's Entrypoint and Cmd as Kubernetes says); a wasm container takes `args`.
     #[serde(default)]
     pub overrides: ImageOverrides,
+    /// The container's security context (the pod's merged in), for an OCI container.
+    #[serde(default)]
+    pub security: Security,
+}
+
+/// What an OCI container's `securityContext` asks (the pod-level one merged in, the
+/// container's winning), as the kubelet applies it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Security {
+    pub run_as_user: Option<u32>,
+    pub run_as_group: Option<u32>,
+    pub run_as_non_root: bool,
+    pub read_only_root_filesystem: bool,
+    /// `allowPrivilegeEscalation: false`: no_new_privs.
+    pub no_new_privileges: bool,
+    /// Capability names as Kubernetes writes them (`NET_ADMIN`, or `ALL` to drop).
+    pub add_capabilities: Vec<String>,
+    pub drop_capabilities: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -188,7 +188,7 @@ async fn create(env: &Arc<ContainerEnv>, id: &str, bundle: &Path) -> Result<Crea
     )
     .map_err(|e| format!("mounting the container's root (overlay): {e}"))?;
     let config = image.config.config.clone().unwrap_or_default();
-    let user = user(&lower, config.user.as_deref())?;
+    let user = effective_user(env, &lower, config.user.as_deref())?;
     let mut spec = runtime_spec(env, &config, user, &netns.path())?;
     let etc = write_etc(env, bundle)?;
     spec["mounts"].as_array_mut().expect("mounts is a list").extend(etc);
@@ -348,6 +348,47 @@ fn oom_killed(id: &str) -> bool {
         || count(&format!("/sys/fs/cgroup/unified/wasmkube/{id}/memory.events"), "oom_kill ") > 0
 }
 
+/// The user the container runs as: the securityContext's over the image's; a container that
+/// must not run as root and would is refused, as the kubelet does.
+fn effective_user(env: &ContainerEnv, rootfs: &Path, image_user: Option<&str>) -> Result<(u32, u32), String> {
+    let security = &env.spec.security;
+    let (image_uid, image_gid) = user(rootfs, image_user)?;
+    let uid = security.run_as_user.unwrap_or(image_uid);
+    let gid = match (security.run_as_group, security.run_as_user) {
+        (Some(gid), _) => gid,
+        (None, Some(uid)) => lookup_by_uid(rootfs, uid).unwrap_or(0),
+        (None, None) => image_gid,
+    };
+    if security.run_as_non_root && uid == 0 {
+        return Err(format!(
+            "container has runAsNonRoot and image will run as root (pod: {:?}, container: {})",
+            env.pod.spec.name, env.spec.name
+        ));
+    }
+    Ok((uid, gid))
+}
+
+/// Docker's default capabilities, less what the securityContext drops (`ALL` drops every
+/// one), plus what it adds.
+fn capabilities(security: &crate::spec::Security) -> Vec<String> {
+    let name = |c: &String| {
+        let upper = c.to_ascii_uppercase();
+        if upper.starts_with("CAP_") { upper } else { format!("CAP_{upper}") }
+    };
+    let dropped: Vec<String> = security.drop_capabilities.iter().map(name).collect();
+    let mut caps: Vec<String> = if dropped.iter().any(|c| c == "CAP_ALL") {
+        Vec::new()
+    } else {
+        CAPABILITIES.iter().map(|c| c.to_string()).filter(|c| !dropped.contains(c)).collect()
+    };
+    for added in security.add_capabilities.iter().map(name) {
+        if !caps.contains(&added) {
+            caps.push(added);
+        }
+    }
+    caps
+}
+
 /// uid and gid for the image's `User` (`uid[:gid]` or names from the image's own passwd/group).
 fn user(rootfs: &Path, user: Option<&str>) -> Result<(u32, u32), String> {
     let user = user.unwrap_or("").trim();
@@ -444,6 +485,8 @@ fn runtime_spec(
     (uid, gid): (u32, u32),
     netns: &Path,
 ) -> Result<Value, String> {
+    let security = &env.spec.security;
+    let caps = capabilities(security);
     let args = argv(&env.spec, config);
     if args.is_empty() {
         return Err(
@@ -487,10 +530,10 @@ fn runtime_spec(
             "args": args,
             "env": environment(env, config),
             "cwd": cwd.unwrap_or_else(|| "/".into()),
-            "capabilities": {"bounding": CAPABILITIES, "effective": CAPABILITIES, "permitted": CAPABILITIES},
-            "noNewPrivileges": false
+            "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
+            "noNewPrivileges": security.no_new_privileges
         },
-        "root": {"path": "rootfs", "readonly": false},
+        "root": {"path": "rootfs", "readonly": security.read_only_root_filesystem},
         "hostname": env.pod.spec.hostname,
         "mounts": mounts,
         "linux": {

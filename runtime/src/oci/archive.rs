@@ -53,13 +53,28 @@ fn bad(origin: &Path, why: impl Into<String>) -> Error {
     Error::BadArchive(origin.to_owned(), why.into())
 }
 
-/// `rel` inside `dir`, refusing absolute paths and `..`.
+/// The file `rel` inside `dir`, refusing absolute paths and `..`, and links that lead out of
+/// `dir` (an archive's link could name any file of the host; the legacy `docker save` layout
+/// links a repeated layer to its first copy, which stays inside).
 fn inside(dir: &Path, rel: &str, origin: &Path) -> Result<PathBuf, Error> {
     let rel = Path::new(rel);
     if rel.components().any(|c| !matches!(c, Component::Normal(_) | Component::CurDir)) {
         return Err(bad(origin, format!("path {rel:?} leaves the archive")));
     }
-    Ok(dir.join(rel))
+    plain_file(dir, rel, origin)
+}
+
+fn plain_file(dir: &Path, rel: &Path, origin: &Path) -> Result<PathBuf, Error> {
+    let root = std::fs::canonicalize(dir).map_err(|e| bad(origin, format!("{}: {e}", dir.display())))?;
+    let path =
+        std::fs::canonicalize(dir.join(rel)).map_err(|e| bad(origin, format!("{}: {e}", rel.display())))?;
+    if !path.starts_with(&root) {
+        return Err(bad(origin, format!("{} links out of the archive", rel.display())));
+    }
+    if !path.is_file() {
+        return Err(bad(origin, format!("{} is not a file", rel.display())));
+    }
+    Ok(path)
 }
 
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, origin: &Path) -> Result<T, Error> {
@@ -186,7 +201,7 @@ fn import_descriptor(
         if algorithm != "sha256" || hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(bad(origin, format!("unsupported digest {digest:?}")));
         }
-        Ok(dir.join("blobs").join(algorithm).join(hex))
+        plain_file(dir, &Path::new("blobs").join(algorithm).join(hex), origin)
     };
     let path = blob(&d.digest)?;
     let bytes = std::fs::read(&path).map_err(|e| bad(origin, format!("blob {}: {e}", d.digest)))?;

@@ -250,3 +250,61 @@ async fn wasm_and_oci_containers_of_a_pod_reach_each_other_on_localhost() {
     assert!(fetched.contains("served-by-busybox"), "{fetched}");
     handle.stop(Duration::from_secs(1)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_security_context_sets_the_user_and_a_read_only_root() {
+    let t = TestRuntime::new();
+    let image = busybox(&t, &["/bin/sh", "-c"]);
+    let mut c = container("c", &image, None);
+    c.overrides.args = Some(vec!["id -u; id -g; echo x > /written || echo read-only".into()]);
+    c.security.run_as_user = Some(65534);
+    c.security.read_only_root_filesystem = true;
+    c.security.drop_capabilities = vec!["ALL".into()];
+    let mut nonroot = container("nonroot", &image, None);
+    nonroot.overrides.args = Some(vec!["true".into()]);
+    nonroot.security.run_as_non_root = true;
+    let mut spec = pod("secure", vec![c, nonroot]);
+    spec.restart_policy = wasmkube_runtime::RestartPolicy::Never;
+    let status = t.rt.start_pod(spec, StartOptions::default()).unwrap().wait().await;
+    let logs = t.logs("secure", "c");
+    let ids: Vec<&str> = logs.lines().filter(|l| l.chars().all(|c| c.is_ascii_digit())).collect();
+    assert_eq!(ids, ["65534", "65534"], "uid, and the gid of its passwd entry: {logs}");
+    assert!(logs.contains("read-only"), "{logs}");
+    match &status.containers[1].state {
+        wasmkube_runtime::ContainerState::Terminated { message, .. } => {
+            let message = message.clone().unwrap_or_default();
+            assert!(message.contains("runAsNonRoot and image will run as root"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_archive_whose_layer_links_out_of_it_is_refused() {
+    let t = TestRuntime::new();
+    let tarball = t.dir.path().join("evil.tar");
+    let mut b = tar::Builder::new(std::fs::File::create(&tarball).unwrap());
+    let config = config(&["/bin/sh"]);
+    let mut h = tar::Header::new_gnu();
+    h.set_size(config.len() as u64);
+    h.set_mode(0o644);
+    h.set_mtime(0);
+    b.append_data(&mut h, "c.json", config.as_slice()).unwrap();
+    let mut link = tar::Header::new_gnu();
+    link.set_entry_type(tar::EntryType::Symlink);
+    link.set_size(0);
+    link.set_mtime(0);
+    link.set_link_name("/etc/hostname").unwrap();
+    b.append_data(&mut link, "evil.tar", std::io::empty()).unwrap();
+    let manifest = br#"[{"Config": "c.json", "RepoTags": ["evil:1"], "Layers": ["evil.tar"]}]"#;
+    let mut h = tar::Header::new_gnu();
+    h.set_size(manifest.len() as u64);
+    h.set_mode(0o644);
+    h.set_mtime(0);
+    b.append_data(&mut h, "manifest.json", manifest.as_slice()).unwrap();
+    b.finish().unwrap();
+    drop(b);
+    let err = t.rt.images().import(&tarball, None).unwrap_err().to_string();
+    assert!(err.contains("links out of the archive"), "{err}");
+    assert!(t.rt.images().resolve("evil:1").is_err());
+}

@@ -111,6 +111,7 @@ pub fn command(name: &str, image: &ImageSpec, args: &[&str]) -> ContainerSpec {
         limits: Limits::default(),
         sidecar: false,
         overrides: Default::default(),
+        security: Default::default(),
     }
 }
 

@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use wasmkube_runtime::{
     ContainerKind, ContainerSpec, ImageOverrides, ImageSpec, Limits, MountSpec, PodSpec, RestartPolicy,
-    VolumeSource, VolumeSpec,
+    Security, VolumeSource, VolumeSpec,
 };
 
 /// What translation needs from the outside world.
@@ -100,7 +100,7 @@ pub fn translate(
     let volumes =
         pod.volumes.iter().flatten().map(|v| volume(id, v, lookup)).collect::<Result<Vec<_>, _>>()?;
     let containers = |list: &[core::Container]| {
-        list.iter().map(|c| container(id, c, lookup)).collect::<Result<Vec<_>, _>>()
+        list.iter().map(|c| container(id, pod, c, lookup)).collect::<Result<Vec<_>, _>>()
     };
     let init_containers = containers(pod.init_containers.as_deref().unwrap_or_default())?;
     let main = containers(&pod.containers)?;
@@ -145,8 +145,37 @@ fn host_ports(c: &core::Container) -> Vec<HostPort> {
         .collect()
 }
 
+/// The container's securityContext over the pod's, as the kubelet merges them. A privileged
+/// container is refused: nothing here may run one.
+fn security(pod: &core::PodSpec, c: &core::Container) -> Result<Security, String> {
+    let own = c.security_context.as_ref();
+    let shared = pod.security_context.as_ref();
+    if own.and_then(|s| s.privileged) == Some(true) {
+        return Err(format!("container {:?}: privileged containers are not supported", c.name));
+    }
+    let id = |v: Option<i64>, what: &str| -> Result<Option<u32>, String> {
+        v.map(|n| u32::try_from(n).map_err(|_| format!("container {:?}: {what} {n} is out of range", c.name)))
+            .transpose()
+    };
+    let caps = own.and_then(|s| s.capabilities.as_ref());
+    Ok(Security {
+        run_as_user: id(own.and_then(|s| s.run_as_user).or(shared.and_then(|s| s.run_as_user)), "runAsUser")?,
+        run_as_group: id(
+            own.and_then(|s| s.run_as_group).or(shared.and_then(|s| s.run_as_group)),
+            "runAsGroup",
+        )?,
+        run_as_non_root: own.and_then(|s| s.run_as_non_root).or(shared.and_then(|s| s.run_as_non_root))
+            == Some(true),
+        read_only_root_filesystem: own.and_then(|s| s.read_only_root_filesystem) == Some(true),
+        no_new_privileges: own.and_then(|s| s.allow_privilege_escalation) == Some(false),
+        add_capabilities: caps.and_then(|c| c.add.clone()).unwrap_or_default(),
+        drop_capabilities: caps.and_then(|c| c.drop.clone()).unwrap_or_default(),
+    })
+}
+
 fn container(
     id: &PodIdentity<'_>,
+    pod: &core::PodSpec,
     c: &core::Container,
     lookup: &dyn Lookup,
 ) -> Result<ContainerSpec, String> {
@@ -168,6 +197,7 @@ fn container(
         limits: limits(c)?,
         sidecar: c.restart_policy.as_deref() == Some("Always"),
         overrides: ImageOverrides { command: c.command.clone(), args: c.args.clone() },
+        security: security(pod, c)?,
     })
 }
 
