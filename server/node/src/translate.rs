@@ -181,9 +181,16 @@ fn container(
 ) -> Result<ContainerSpec, String> {
     let reference = c.image.as_deref().ok_or_else(|| format!("container {:?} has no image", c.name))?;
     let image = lookup.image(reference).map_err(|e| format!("container {:?}: {e}", c.name))?;
-    let mut args: Vec<String> = c.command.iter().flatten().skip(1).cloned().collect();
-    args.extend(c.args.iter().flatten().cloned());
     let env = crate::env::resolve(id, c, lookup).map_err(|e| format!("container {:?}: {e}", c.name))?;
+    // `$(VAR)` in command and args names the container's environment, as the kubelet expands it.
+    let defined: std::collections::HashMap<&str, &str> =
+        env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let expand = |list: &Option<Vec<String>>| -> Option<Vec<String>> {
+        list.as_ref().map(|l| l.iter().map(|a| crate::env::expand(a, &defined)).collect())
+    };
+    let (command, container_args) = (expand(&c.command), expand(&c.args));
+    let mut args: Vec<String> = command.iter().flatten().skip(1).cloned().collect();
+    args.extend(container_args.iter().flatten().cloned());
     let ports = c.ports.iter().flatten().filter_map(|p| u16::try_from(p.container_port).ok()).collect();
     let mounts = c.volume_mounts.iter().flatten().map(mount).collect();
     Ok(ContainerSpec {
@@ -196,7 +203,7 @@ fn container(
         kind: ContainerKind::Detect { ports },
         limits: limits(c)?,
         sidecar: c.restart_policy.as_deref() == Some("Always"),
-        overrides: ImageOverrides { command: c.command.clone(), args: c.args.clone() },
+        overrides: ImageOverrides { command, args: container_args },
         security: security(pod, c)?,
     })
 }
@@ -375,5 +382,48 @@ mod tests {
         assert_eq!(parse_millis(&q("250m")), Ok(250));
         assert_eq!(parse_millis(&q("2")), Ok(2000));
         assert_eq!(parse_millis(&q("0.5")), Ok(500));
+    }
+
+    struct NoLookup;
+
+    impl Lookup for NoLookup {
+        fn image(&self, _: &str) -> Result<ImageSpec, String> {
+            Ok(ImageSpec { digest: "sha256:00".into(), path: "/dev/null".into(), container: None })
+        }
+        fn config_map(&self, _: &str, _: &str) -> Option<BTreeMap<String, Vec<u8>>> {
+            None
+        }
+        fn secret(&self, _: &str, _: &str) -> Option<BTreeMap<String, Vec<u8>>> {
+            None
+        }
+    }
+
+    #[test]
+    fn command_and_args_expand_the_containers_environment_and_privileged_is_refused() {
+        let pod: core::PodSpec = serde_json::from_value(serde_json::json!({"containers": [{
+            "name": "c", "image": "hello",
+            "env": [{"name": "GREETING", "value": "hi"}],
+            "command": ["sh", "-c"],
+            "args": ["echo $(GREETING) $$(GREETING) $(UNSET)"]}]}))
+        .unwrap();
+        let id = PodIdentity {
+            uid: "u",
+            name: "p",
+            namespace: "default",
+            pod_ip: None,
+            node_name: "n",
+            host_ip: "127.0.0.1",
+            service_account: "default",
+            labels: None,
+            annotations: None,
+        };
+        let spec = translate(&id, &pod, &NoLookup).unwrap().spec;
+        let c = &spec.containers[0];
+        assert_eq!(c.args, ["-c", "echo hi $(GREETING) $(UNSET)"]);
+        assert_eq!(c.overrides.args.as_deref(), Some(&["echo hi $(GREETING) $(UNSET)".to_string()][..]));
+        let mut privileged = pod.clone();
+        privileged.containers[0].security_context =
+            Some(core::SecurityContext { privileged: Some(true), ..Default::default() });
+        assert!(translate(&id, &privileged, &NoLookup).unwrap_err().contains("privileged"));
     }
 }
