@@ -120,6 +120,8 @@ pub(crate) struct RuntimeInner {
     pub(crate) network: Arc<NodeNetwork>,
     /// Held while this runtime lives: the one runtime of a data dir owns its OCI containers.
     owner: Option<std::fs::File>,
+    /// Set once its containers are being ended for good: no OCI container starts after that.
+    pub(crate) ending: std::sync::atomic::AtomicBool,
 }
 
 impl Runtime {
@@ -152,20 +154,30 @@ impl Runtime {
         let owner = std::fs::File::options().create(true).truncate(false).write(true).open(&lock).ok();
         let owner = owner.filter(|f| f.try_lock().is_ok());
         match owner {
-            Some(_) => crate::container::oci::end_all(&config),
+            Some(_) => {
+                crate::container::oci::end_all(&config);
+            }
             None => tracing::warn!(
                 data_dir = %config.data_dir.display(),
                 "another runtime uses this data dir; its OCI containers are left alone"
             ),
         }
-        Ok(Runtime { inner: Arc::new(RuntimeInner { engine, config, cache, images, network, owner }) })
+        let ending = Default::default();
+        Ok(Runtime {
+            inner: Arc::new(RuntimeInner { engine, config, cache, images, network, owner, ending }),
+        })
     }
 
     /// End every OCI container of this node now (SIGKILL): for a server shutting down, whose
     /// wasm pods end with its process. Blocking. Only the runtime that owns the data dir does.
     pub fn end_containers(&self) {
+        self.inner.ending.store(true, std::sync::atomic::Ordering::SeqCst);
         if self.inner.owner.is_some() {
-            crate::container::oci::end_all(&self.inner.config);
+            // A start already past the check may have been creating its container meanwhile.
+            if crate::container::oci::end_all(&self.inner.config) > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+                crate::container::oci::end_all(&self.inner.config);
+            }
         }
     }
 

@@ -55,8 +55,9 @@ fn runc_root(data_dir: &Path) -> PathBuf {
 
 /// End every OCI container this data dir's runtime left running (a crash, a kill, or the
 /// server stopping): kill and delete them, unmount their roots, delete the pods' network
-/// namespaces. Their pods start afresh, as the wasm ones do. Blocking.
-pub(crate) fn end_all(config: &crate::runtime::RuntimeConfig) {
+/// namespaces. Their pods start afresh, as the wasm ones do. Blocking. Returns how many
+/// containers there were.
+pub(crate) fn end_all(config: &crate::runtime::RuntimeConfig) -> usize {
     let root = runc_root(&config.data_dir);
     let runc = |args: &[&str]| {
         let _ = Command::new(&config.oci_runtime)
@@ -66,10 +67,12 @@ pub(crate) fn end_all(config: &crate::runtime::RuntimeConfig) {
             .stdin(Stdio::null())
             .output();
     };
+    let mut ended = 0;
     for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
         let id = entry.file_name().to_string_lossy().into_owned();
-        runc(&["kill", &id, "KILL"]);
+        // `--force` kills what still runs (SIGKILL) before deleting.
         runc(&["delete", "--force", &id]);
+        ended += 1;
     }
     let _ = std::fs::remove_dir(&root);
     let pods = config.data_dir.join("pods");
@@ -82,9 +85,13 @@ pub(crate) fn end_all(config: &crate::runtime::RuntimeConfig) {
             let _ = Command::new("ip").args(["netns", "delete", &netns]).output();
         }
     }
+    ended
 }
 
 pub(crate) async fn run(env: &Arc<ContainerEnv>, on_running: impl FnOnce()) -> Outcome {
+    if env.pod.runtime.ending.load(std::sync::atomic::Ordering::SeqCst) {
+        return Outcome::error(128, "StartError", "the node is stopping".into());
+    }
     let id = container_id(env);
     let bundle = env.pod.pod_dir.join("oci").join(&env.spec.name);
     cleanup(env, &id, &bundle).await;

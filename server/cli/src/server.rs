@@ -124,11 +124,14 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
     println!("wasmkube: kubeconfig at {}", args.data_dir.join("kubeconfig").display());
     println!("wasmkube: node {} running wasm pods", node.name());
     let options = wasmkube_apiserver::ServeOptions { logs: Some(node.log_server()) };
-    let served = wasmkube_apiserver::serve(listener, api, options, crate::signals::shutdown_signal()).await;
-    // The node's OCI containers end with it, as its wasm pods do.
+    // On a stop signal the node's OCI containers end first (as its wasm pods end with the
+    // process), then the API closes.
     let runtime = node.runtime().clone();
-    tokio::task::spawn_blocking(move || runtime.end_containers()).await?;
-    served?;
+    let stopping = async move {
+        crate::signals::shutdown_signal().await;
+        let _ = tokio::task::spawn_blocking(move || runtime.end_containers()).await;
+    };
+    wasmkube_apiserver::serve(listener, api, options, stopping).await?;
     Ok(())
 }
 
