@@ -23,7 +23,15 @@ pub struct Server {
 }
 
 impl Drop for Server {
+    /// SIGTERM, as a user stops it (the server then ends its OCI containers); SIGKILL if it
+    /// has not exited within 10 s.
     fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
