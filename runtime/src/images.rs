@@ -364,7 +364,7 @@ impl ImageStore {
 }
 
 /// A number no other call in this process gets (for temporary file names).
-fn unique() -> u64 {
+pub(crate) fn unique() -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }

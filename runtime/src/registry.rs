@@ -118,7 +118,11 @@ pub async fn pull(
         if store.blob(digest).exists() {
             return Ok(digest.to_string());
         }
-        let scratch = store.scratch_dir().with_file_name(format!("pull.{}.{}", std::process::id(), unique()));
+        let scratch = store.scratch_dir().with_file_name(format!(
+            "pull.{}.{}",
+            std::process::id(),
+            crate::images::unique()
+        ));
         let file = tokio::fs::File::create(&scratch)
             .await
             .map_err(|source| StoreError::Io { path: scratch.clone(), source })?;
@@ -174,11 +178,6 @@ pub async fn push_component(
         .await
         .map_err(|e| RegistryError::Registry(describe(&e)))?;
     Ok(pushed.manifest_url)
-}
-
-fn unique() -> u64 {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Credentials for `reference`'s registry from `kubernetes.io/dockerconfigjson` contents

@@ -47,9 +47,9 @@ const PIDS_LIMIT: i64 = 4096;
 
 /// Where runc keeps the state of this data dir's containers: tmpfs, so nothing outlives a
 /// reboot, and one directory per data dir, so this node's containers are all and only its own.
+/// (The runtime made `data_dir` absolute at start.)
 fn runc_root(data_dir: &Path) -> PathBuf {
-    let canonical = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_owned());
-    let hash = crate::images::sha256_hex(canonical.as_os_str().as_encoded_bytes());
+    let hash = crate::images::sha256_hex(data_dir.as_os_str().as_encoded_bytes());
     PathBuf::from("/run/wasmkube-runc").join(&hash[..16])
 }
 

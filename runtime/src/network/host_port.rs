@@ -48,7 +48,7 @@ async fn forward_one(client: TcpStream, net: &NodeNetwork, pod: Ipv4Addr, port: 
     splice(client, target).await
 }
 
-async fn splice(mut client: TcpStream, target: SocketAddr) -> std::io::Result<()> {
+pub(crate) async fn splice(mut client: TcpStream, target: SocketAddr) -> std::io::Result<()> {
     let mut upstream = TcpStream::connect(target).await?;
     client.set_nodelay(true)?;
     upstream.set_nodelay(true)?;

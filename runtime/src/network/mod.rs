@@ -30,7 +30,7 @@
 //! - [`LocalHttp`]: an HTTP container's handler registered next to its listener, so the
 //!   ingress can hand a request over in-process instead of through the socket.
 
-mod host_port;
+pub(crate) mod host_port;
 mod http;
 mod linker;
 mod lookup;

@@ -142,13 +142,8 @@ async fn mirror(ns: Weak<NetNs>, net: Arc<NodeNetwork>, pod: Ipv4Addr) {
 /// Connections to a mirrored port go to the wasm container's real listener.
 async fn forward_out(listener: tokio::net::TcpListener, host: SocketAddr) {
     loop {
-        let Ok((mut client, _)) = listener.accept().await else { continue };
-        tokio::spawn(async move {
-            let Ok(mut upstream) = tokio::net::TcpStream::connect(host).await else { return };
-            let _ = client.set_nodelay(true);
-            let _ = upstream.set_nodelay(true);
-            let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
-        });
+        let Ok((client, _)) = listener.accept().await else { continue };
+        tokio::spawn(crate::network::host_port::splice(client, host));
     }
 }
 

@@ -46,11 +46,9 @@ pub(crate) fn unpacked(root: &Path, image: &ImageSpec) -> Result<PathBuf, String
 }
 
 fn open(layer: &Layer) -> std::io::Result<Box<dyn Read>> {
-    let mut file = std::fs::File::open(&layer.path)?;
-    let mut magic = [0u8; 2];
-    let n = file.read(&mut magic)?;
-    let file = std::io::BufReader::new(std::fs::File::open(&layer.path)?);
-    if n == 2 && magic == [0x1f, 0x8b] {
+    use std::io::BufRead;
+    let mut file = std::io::BufReader::new(std::fs::File::open(&layer.path)?);
+    if file.fill_buf()?.starts_with(&[0x1f, 0x8b]) {
         Ok(Box::new(flate2::read::GzDecoder::new(file)))
     } else if layer.media_type.ends_with("+zstd") {
         Err(std::io::Error::other("zstd-compressed layers are not supported"))

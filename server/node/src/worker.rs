@@ -223,6 +223,8 @@ impl Worker {
     ) -> Result<(wasmkube_runtime::PodSpec, Vec<translate::HostPort>), (String, String)> {
         let spec = self.typed_spec().map_err(|m| ("CreateContainerConfigError".to_string(), m))?;
         let images = self.agent.inner.runtime.images();
+        // Per container: whether its image is a container image (not a component).
+        let mut kinds = Vec::new();
         for c in spec.init_containers.iter().flatten().chain(&spec.containers) {
             let reference = c.image.as_deref().unwrap_or_default();
             let policy = c.image_pull_policy.as_deref().unwrap_or("IfNotPresent");
@@ -251,6 +253,7 @@ impl Worker {
             match images.resolve(reference) {
                 Ok(image) => {
                     self.image_ids.insert(reference.to_string(), image.digest.clone());
+                    kinds.push((c, image.container.is_some()));
                 }
                 Err(e) if policy == "Never" => {
                     let _ = e;
@@ -266,7 +269,7 @@ impl Worker {
                 }
             }
         }
-        self.check_runtime_class(&spec).await?;
+        self.check_runtime_class(&spec, &kinds).await?;
         let ns = meta::namespace(&self.pod).to_string();
         let fetched = Fetched::fetch(&self.agent.inner.api, images, &ns, &spec, &self.agent.inner.config)
             .await
@@ -321,6 +324,7 @@ impl Worker {
     async fn check_runtime_class(
         &self,
         spec: &k8s_openapi::api::core::v1::PodSpec,
+        kinds: &[(&k8s_openapi::api::core::v1::Container, bool)],
     ) -> Result<(), (String, String)> {
         let Some(class) = spec.runtime_class_name.as_deref().filter(|c| !c.is_empty()) else { return Ok(()) };
         let config_error = |m: String| ("CreateContainerConfigError".to_string(), m);
@@ -334,11 +338,9 @@ impl Worker {
                 crate::register::RUNTIME_HANDLERS.join(", ")
             )));
         }
-        let images = self.agent.inner.runtime.images();
-        for c in spec.init_containers.iter().flatten().chain(&spec.containers) {
+        for (c, container_image) in kinds {
             let reference = c.image.as_deref().unwrap_or_default();
-            let Ok(image) = images.resolve(reference) else { continue };
-            let kind = if image.container.is_some() { "runc" } else { "wasmtime" };
+            let kind = if *container_image { "runc" } else { "wasmtime" };
             if kind != handler {
                 let what = if kind == "runc" { "a container image" } else { "a wasm component" };
                 return Err(config_error(format!(
