@@ -66,7 +66,11 @@ impl PodContext {
         if let Some(ns) = slot.as_ref() {
             return Ok(ns.clone());
         }
-        let ns = Arc::new(crate::oci::netns::NetNs::create(&format!("wk-{}", self.spec.uid))?);
+        let ns = Arc::new(crate::oci::netns::NetNs::create(
+            &format!("wk-{}", self.spec.uid),
+            self.spec.pod_ip,
+            &self.runtime.network.addressable(),
+        )?);
         *slot = Some(ns.clone());
         Ok(ns)
     }

@@ -107,10 +107,20 @@ fn create_variants_with_protobuf_bodies() {
 fn replace_patch_scale_and_describe() {
     let s = Server::start();
     s.apply(&crate::support::fixture("deploy-v1.yaml"), &[]);
-    let mut d = s.get_json(&["deploy", "web"]);
-    d["spec"]["replicas"] = 4.into();
-    let out = s.kubectl_stdin(&["replace", "-f", "-"], Some(&d.to_string()));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The deployment controller writes the status meanwhile, so a replace may meet a newer
+    // resourceVersion: like any client, read again and retry on Conflict.
+    let mut attempts = 0;
+    let d = loop {
+        let mut d = s.get_json(&["deploy", "web"]);
+        d["spec"]["replicas"] = 4.into();
+        let out = s.kubectl_stdin(&["replace", "-f", "-"], Some(&d.to_string()));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        attempts += 1;
+        if out.status.success() {
+            break d;
+        }
+        assert!(attempts < 10 && stderr.contains("the object has been modified"), "{stderr}");
+    };
     assert_eq!(s.k(&["get", "deploy", "web", "-o", "jsonpath={.spec.replicas}"]), "4");
     // A stale resourceVersion is a conflict, not a lost update.
     let stale = s.kubectl_stdin(&["replace", "-f", "-"], Some(&d.to_string()));

@@ -83,7 +83,7 @@ fn busybox_image(dir: &Path) -> PathBuf {
         std::fs::create_dir_all(rootfs.join(d)).unwrap();
     }
     std::fs::copy("/bin/busybox", rootfs.join("bin/busybox")).expect("busybox-static");
-    for applet in ["sh", "httpd", "wget", "cat", "echo", "sleep", "dd"] {
+    for applet in ["sh", "httpd", "wget", "cat", "echo", "sleep", "dd", "nslookup"] {
         std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).unwrap();
     }
     std::fs::write(rootfs.join("www/index.html"), "served-by-busybox\n").unwrap();
@@ -156,8 +156,38 @@ fn oci_pods_from_a_registry_run_beside_wasm_pods() {
     let fetch = || get(&node_port, "/fetch?url=http://bb.default.svc.cluster.local/");
     assert!(eventually(20, || fetch().contains("served-by-busybox")), "{}", fetch());
 
-    // Exit code and logs; a memory hog under its limit.
+    // An OCI container finds Services by name (the pod's search path, cluster DNS inside its
+    // namespace) and reaches them: a wasm Service and an OCI one.
     let image = format!("{reg}/demo/bb:1");
+    s.apply(
+        &format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: client}}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: "{image}"
+    command: ["/bin/sh", "-c", "nslookup hh.default.svc.cluster.local && wget -q -O - http://hh/ && wget -q -O - http://bb.default.svc.cluster.local/"]
+"#
+        ),
+        &[],
+    );
+    let hh_ip = jsonpath(&s, &["svc", "hh"], "{.spec.clusterIP}");
+    let client_logs = || String::from_utf8_lossy(&s.kubectl(&["logs", "client"]).stdout).into_owned();
+    let exit =
+        || jsonpath(&s, &["pod", "client"], "{.status.containerStatuses[0].state.terminated.exitCode}");
+    assert!(eventually(60, || !exit().is_empty()), "{}", s.k(&["get", "pod", "client", "-o", "yaml"]));
+    let logs = client_logs();
+    assert_eq!(exit(), "0", "{logs}");
+    assert!(
+        logs.contains(&hh_ip) && logs.contains("hello from hh-") && logs.contains("served-by-busybox"),
+        "{logs}"
+    );
+
+    // Exit code and logs; a memory hog under its limit.
     s.apply(
         &format!(
             r#"

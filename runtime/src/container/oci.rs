@@ -176,6 +176,7 @@ async fn create(env: &Arc<ContainerEnv>, id: &str, bundle: &Path) -> Result<Crea
         let pod = env.pod.clone();
         tokio::task::spawn_blocking(move || pod.netns()).await.map_err(|e| e.to_string())??
     };
+    netns.join(&env.pod.runtime.network).await?;
     for dir in ["rootfs", "upper", "work"] {
         std::fs::create_dir_all(bundle.join(dir)).map_err(|e| format!("{}: {e}", bundle.display()))?;
     }
@@ -253,7 +254,6 @@ async fn create(env: &Arc<ContainerEnv>, id: &str, bundle: &Path) -> Result<Crea
             });
         }
     };
-    netns.mirror(env.pod.runtime.network.clone(), env.pod.spec.pod_ip);
     Ok(Created { pidfd, pumps, _ports: ports })
 }
 
@@ -557,14 +557,21 @@ fn runtime_spec(
     }))
 }
 
-/// `/etc/hosts` and `/etc/hostname` as the kubelet writes them, bind-mounted.
+/// `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf` as the kubelet writes them (cluster
+/// DNS inside the pod's namespace, the pod's search path), bind-mounted.
 fn write_etc(env: &ContainerEnv, bundle: &Path) -> Result<Vec<Value>, String> {
     let name = &env.pod.spec.hostname;
     let hosts = format!(
         "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n{}\t{name}\n",
         env.pod.spec.pod_ip
     );
-    let files = [("hosts", hosts), ("hostname", format!("{name}\n"))];
+    let domain = crate::network::services::CLUSTER_DOMAIN;
+    let resolv = format!(
+        "search {ns}.svc.{domain} svc.{domain} {domain}\nnameserver {dns}\noptions ndots:5\n",
+        ns = env.pod.spec.namespace,
+        dns = crate::oci::netns::DNS_ADDR,
+    );
+    let files = [("hosts", hosts), ("hostname", format!("{name}\n")), ("resolv.conf", resolv)];
     let mut mounts = Vec::new();
     for (file, text) in files {
         let path: PathBuf = bundle.join(file);
@@ -626,10 +633,7 @@ async fn forward(listener: tokio::net::TcpListener, netns: Arc<crate::oci::netns
         let Ok((mut client, _)) = listener.accept().await else { continue };
         let netns = netns.clone();
         tokio::spawn(async move {
-            let inside = tokio::task::spawn_blocking(move || netns.connect(port)).await;
-            let Ok(Ok(inside)) = inside else { return };
-            let _ = inside.set_nonblocking(true);
-            let Ok(mut inside) = tokio::net::TcpStream::from_std(inside) else { return };
+            let Ok(mut inside) = netns.connect(port).await else { return };
             let _ = client.set_nodelay(true);
             let _ = inside.set_nodelay(true);
             let _ = tokio::io::copy_bidirectional(&mut client, &mut inside).await;

@@ -44,7 +44,7 @@ pub use host_port::{forward_host_port, forward_node_port};
 pub use http::PodHttpHooks;
 pub use linker::add_to_linker;
 pub use lookup::host_lookup;
-pub use node::{ConnectPolicy, EgressPolicy, LocalBody, LocalHttp, LocalResponse, NodeNetwork};
+pub use node::{ConnectPolicy, EgressPolicy, LocalBody, LocalHttp, LocalResponse, NodeNetwork, PodDns};
 pub use services::{Resolved, Service, ServiceAddress, ServicePort};
 pub use view::{PodNet, PodSockets};
 

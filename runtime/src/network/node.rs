@@ -104,6 +104,13 @@ pub trait LocalHttp: Send + Sync + 'static {
     ) -> std::pin::Pin<Box<dyn Future<Output = LocalResponse> + Send>>;
 }
 
+/// Cluster DNS for the OCI containers of a pod: the node agent's DNS server, answering on
+/// sockets the runtime made inside the pod's network namespace.
+pub trait PodDns: Send + Sync + 'static {
+    /// Answer queries on these sockets until the returned task is aborted.
+    fn serve(&self, udp: tokio::net::UdpSocket, tcp: tokio::net::TcpListener) -> tokio::task::JoinHandle<()>;
+}
+
 #[derive(Default)]
 pub struct NodeNetwork {
     state: Mutex<State>,
@@ -111,6 +118,7 @@ pub struct NodeNetwork {
     policy: std::sync::RwLock<Option<Arc<dyn ConnectPolicy>>>,
     /// HTTP containers' handlers, by the real address of the listener they also serve.
     local_http: std::sync::RwLock<HashMap<SocketAddr, Arc<dyn LocalHttp>>>,
+    pod_dns: std::sync::OnceLock<Arc<dyn PodDns>>,
 }
 
 impl NodeNetwork {
@@ -120,7 +128,35 @@ impl NodeNetwork {
             egress,
             policy: Default::default(),
             local_http: Default::default(),
+            pod_dns: Default::default(),
         }
+    }
+
+    /// Who answers DNS inside OCI pods' namespaces (set once, by the node agent).
+    pub fn set_pod_dns(&self, dns: Arc<dyn PodDns>) {
+        let _ = self.pod_dns.set(dns);
+    }
+
+    pub(crate) fn pod_dns(&self) -> Option<Arc<dyn PodDns>> {
+        self.pod_dns.get().cloned()
+    }
+
+    /// The networks a pod may address at all, as (address, prefix): the cluster's virtual
+    /// ranges, then what egress allows outside loopback. Inside an OCI pod's namespace these
+    /// are the only destinations with a route, and every connect to one is handed to us.
+    pub(crate) fn addressable(&self) -> Vec<(Ipv4Addr, u8)> {
+        let prefix = |c: &Cidr| u8::try_from(c.mask.count_ones()).expect("a mask has at most 32 ones");
+        let mut ranges: Vec<(Ipv4Addr, u8)> =
+            self.lock().virtual_ranges.iter().map(|c| (Ipv4Addr::from(c.network), prefix(c))).collect();
+        for &(net, len) in &self.egress.allowed {
+            let c = Cidr::new(net, len);
+            if !Cidr::new(Ipv4Addr::LOCALHOST, 8).contains(Ipv4Addr::from(c.network)) {
+                ranges.push((Ipv4Addr::from(c.network), prefix(&c)));
+            }
+        }
+        ranges.sort();
+        ranges.dedup();
+        ranges
     }
 
     /// A client from outside the pod network as routing sees it: its real IPv4 address (so

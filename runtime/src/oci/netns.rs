@@ -1,28 +1,59 @@
 //! The network namespace the OCI containers of one pod share, owned by the runtime: created
-//! with the pod's first OCI container (`ip netns add`, loopback up, nothing else — no route
-//! out, no address of the host), deleted with the pod. It is joined to the pod network at the
-//! loopback, both ways:
-//! - a container port published in the pod network is a host listener whose connections are
-//!   spliced to `127.0.0.1:PORT` inside the namespace ([`NetNs::connect`]);
-//! - what the pod's wasm containers listen on appears inside the namespace at
-//!   `127.0.0.1:PORT`, a listener there forwarding to the real socket ([`NetNs::mirror`]), so
-//!   an OCI container reaches its wasm siblings on localhost as they reach it.
+//! with the pod's first OCI container, deleted with the pod. It has loopback and nothing else —
+//! no other interface, no route out, no address of the host — and it is joined to the pod
+//! network by the node agent's own sockets inside it:
+//! - **its addresses**: the pod IP and [`DNS_ADDR`] on loopback, so the containers see the pod
+//!   IP as their own and `/etc/hosts` is true;
+//! - **out, to the cluster**: the networks a pod may address (the cluster's virtual ranges and
+//!   what egress allows) are *local* routes inside the namespace, and an nftables rule there
+//!   redirects every TCP connect to them to our listener at `127.0.0.1:15001` (as Istio's
+//!   sidecar does). We read the original destination (`SO_ORIGINAL_DST`) and route it as a wasm
+//!   guest's connect is routed ([`PodNetwork::route`]: Service load balancing, NetworkPolicy,
+//!   egress), then splice. No packet to a virtual address exists outside the namespace, and
+//!   nothing can leave it except through us;
+//! - **names**: cluster DNS answers at `DNS_ADDR:53` (UDP and TCP) inside the namespace — the
+//!   node agent's server on sockets made here ([`crate::network::PodDns`]) — and the
+//!   containers' `resolv.conf` points there with the pod's search path;
+//! - **in**: a container port published in the pod network is a host listener whose
+//!   connections are spliced to `podIP:PORT` inside the namespace ([`NetNs::connect`]);
+//! - **siblings**: what the pod's wasm containers listen on appears inside the namespace on
+//!   `PORT`, a listener there forwarding to the real socket ([`NetNs::join`]'s mirror), so an
+//!   OCI container reaches its wasm siblings on localhost as they reach it.
+//!
+//! Sockets are made inside by one thread per namespace that stays in it; the async side gets
+//! them back and does all I/O on the runtime's reactor.
+//!
+//! Absent: UDP to Services and pods (other than DNS) from OCI containers; port 15001 inside the
+//! pod is ours.
 
-use crate::network::NodeNetwork;
+use crate::network::{NodeNetwork, PodNetwork, Proto};
 use std::collections::{HashMap, HashSet};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::os::fd::AsFd;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
+
+/// Where cluster DNS answers inside the namespace: the link-local address upstream's NodeLocal
+/// DNSCache uses, outside every cluster range.
+pub(crate) const DNS_ADDR: Ipv4Addr = Ipv4Addr::new(169, 254, 20, 10);
+/// Where connects to the cluster are redirected inside the namespace.
+const INTERCEPT_PORT: u16 = 15001;
+
+type Job = Box<dyn FnOnce() + Send>;
 
 #[derive(Debug)]
 pub(crate) struct NetNs {
     name: String,
+    pod: Ipv4Addr,
     /// Ports the OCI containers serve themselves (published from inside): never mirrored in.
     own: Mutex<HashSet<u16>>,
-    mirroring: std::sync::OnceLock<()>,
+    /// To the thread that lives inside the namespace and makes its sockets.
+    jobs: std::sync::mpsc::Sender<Job>,
+    /// The tasks serving the namespace (redirected connects, DNS, the mirror), once joined.
+    joined: tokio::sync::OnceCell<Vec<tokio::task::AbortHandle>>,
 }
 
 fn ip(args: &[&str]) -> Result<(), String> {
@@ -34,19 +65,100 @@ fn ip(args: &[&str]) -> Result<(), String> {
     }
 }
 
+/// The nftables ruleset inside the namespace: TCP to anything but the pod itself goes to us.
+fn ruleset(pod: Ipv4Addr) -> String {
+    format!(
+        "table ip wasmkube {{\n  chain output {{\n    type nat hook output priority -100; policy accept;\n    \
+         meta l4proto tcp ip daddr != {{ 127.0.0.0/8, {pod}, {DNS_ADDR} }} redirect to :{INTERCEPT_PORT}\n  }}\n}}\n"
+    )
+}
+
+fn nft(netns: &str, rules: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", netns, "nft", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("running ip netns exec (iproute2): {e}"))?;
+    child.stdin.take().expect("piped").write_all(rules.as_bytes()).map_err(|e| format!("nft: {e}"))?;
+    let out = child.wait_with_output().map_err(|e| format!("nft: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!("nft (nftables) in {netns}: {}", String::from_utf8_lossy(&out.stderr).trim()))
+    }
+}
+
 /// How often the wasm containers' listeners are compared with what is mirrored.
 const MIRROR_EVERY: Duration = Duration::from_millis(100);
 
 impl NetNs {
-    /// A fresh namespace named `name` (a leftover of that name, from a crash, is replaced).
-    pub(crate) fn create(name: &str) -> Result<NetNs, String> {
+    /// A fresh namespace named `name` for the pod at `pod` that may address `ranges` (a
+    /// leftover of that name, from a crash, is replaced). Blocking.
+    pub(crate) fn create(name: &str, pod: Ipv4Addr, ranges: &[(Ipv4Addr, u8)]) -> Result<NetNs, String> {
         if std::path::Path::new("/run/netns").join(name).exists() {
             let _ = ip(&["netns", "delete", name]);
         }
         ip(&["netns", "add", name])?;
-        let ns = NetNs { name: name.to_string(), own: Mutex::default(), mirroring: Default::default() };
+        let made = Self::configure(name, pod, ranges).and_then(|()| Self::enter(name));
+        match made {
+            Ok(jobs) => Ok(NetNs {
+                name: name.to_string(),
+                pod,
+                own: Mutex::default(),
+                jobs,
+                joined: Default::default(),
+            }),
+            Err(e) => {
+                let _ = ip(&["netns", "delete", name]);
+                Err(e)
+            }
+        }
+    }
+
+    fn configure(name: &str, pod: Ipv4Addr, ranges: &[(Ipv4Addr, u8)]) -> Result<(), String> {
         ip(&["-n", name, "link", "set", "lo", "up"])?;
-        Ok(ns)
+        for own in [pod, DNS_ADDR] {
+            ip(&["-n", name, "addr", "add", &format!("{own}/32"), "dev", "lo"])?;
+        }
+        for (net, prefix) in ranges {
+            ip(&["-n", name, "route", "add", "local", &format!("{net}/{prefix}"), "dev", "lo"])?;
+        }
+        nft(name, &ruleset(pod))
+    }
+
+    /// Start the thread that lives inside the namespace.
+    fn enter(name: &str) -> Result<std::sync::mpsc::Sender<Job>, String> {
+        let ns = std::fs::File::open(PathBuf::from("/run/netns").join(name))
+            .map_err(|e| format!("{name}: {e}"))?;
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let (ready_tx, ready) = std::sync::mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name(format!("netns-{}", &name[..name.len().min(9)]))
+            .spawn(move || {
+                let entered = rustix::thread::move_into_link_name_space(
+                    ns.as_fd(),
+                    Some(rustix::thread::LinkNameSpaceType::Network),
+                );
+                drop(ns);
+                let ok = entered.is_ok();
+                let _ = ready_tx.send(entered);
+                if ok {
+                    // Until the namespace's sender is dropped; a panicking job only loses its
+                    // own answer.
+                    for job in queue {
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                    }
+                }
+            })
+            .map_err(|e| format!("starting the pod's namespace thread: {e}"))?;
+        match ready.recv() {
+            Ok(Ok(())) => Ok(jobs),
+            Ok(Err(e)) => Err(format!("entering {name}: {e}")),
+            Err(_) => Err(format!("entering {name}: the thread ended")),
+        }
     }
 
     /// Where runc joins it.
@@ -54,27 +166,40 @@ impl NetNs {
         PathBuf::from("/run/netns").join(&self.name)
     }
 
-    /// Run `f` on a thread inside the namespace (blocking): sockets made there stay in it.
-    fn inside<T: Send>(&self, f: impl FnOnce() -> std::io::Result<T> + Send) -> std::io::Result<T> {
-        let path = self.path();
-        std::thread::scope(|scope| {
-            scope
-                .spawn(|| {
-                    let ns = std::fs::File::open(&path)?;
-                    rustix::thread::move_into_link_name_space(
-                        ns.as_fd(),
-                        Some(rustix::thread::LinkNameSpaceType::Network),
-                    )?;
-                    f()
-                })
-                .join()
-                .unwrap_or_else(|_| Err(std::io::Error::other("a thread in the pod's namespace panicked")))
-        })
+    /// Run `f` inside the namespace: sockets made there stay in it.
+    async fn inside<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> io::Result<T> + Send + 'static,
+    ) -> io::Result<T> {
+        let gone = || io::Error::other("the pod's network namespace thread is gone");
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = tx.send(f());
+            }))
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())?
     }
 
-    /// A TCP connection to `127.0.0.1:port` inside the namespace (blocking).
-    pub(crate) fn connect(&self, port: u16) -> std::io::Result<TcpStream> {
-        self.inside(|| TcpStream::connect(SocketAddr::from((Ipv4Addr::LOCALHOST, port))))
+    /// A listener inside the namespace, on the runtime's reactor.
+    async fn listen(&self, at: SocketAddr) -> io::Result<tokio::net::TcpListener> {
+        let listener = self
+            .inside(move || TcpListener::bind(at).and_then(|l| l.set_nonblocking(true).map(|()| l)))
+            .await?;
+        tokio::net::TcpListener::from_std(listener)
+    }
+
+    /// A TCP connection to `podIP:port` inside the namespace.
+    pub(crate) async fn connect(&self, port: u16) -> io::Result<tokio::net::TcpStream> {
+        use rustix::net::{AddressFamily, SocketFlags, SocketType};
+        let fd = self
+            .inside(|| {
+                let flags = SocketFlags::CLOEXEC | SocketFlags::NONBLOCK;
+                Ok(rustix::net::socket_with(AddressFamily::INET, SocketType::STREAM, flags, None)?)
+            })
+            .await?;
+        let socket = tokio::net::TcpSocket::from_std_stream(std::net::TcpStream::from(fd));
+        socket.connect(SocketAddr::from((self.pod, port))).await
     }
 
     /// An OCI container of the pod serves `port` (published in the pod network from inside).
@@ -87,12 +212,87 @@ impl NetNs {
         }
     }
 
-    /// Keep the pod's wasm listeners mirrored inside the namespace until it is dropped (once).
-    pub(crate) fn mirror(self: &Arc<Self>, net: Arc<NodeNetwork>, pod: Ipv4Addr) {
-        self.mirroring.get_or_init(|| {
-            tokio::spawn(mirror(Arc::downgrade(self), net, pod));
+    /// Join the namespace to the pod network (once, before its first container starts):
+    /// redirected connects routed, cluster DNS answering, the wasm listeners mirrored in. All
+    /// of it ends when the namespace is dropped.
+    pub(crate) async fn join(self: &Arc<Self>, net: &Arc<NodeNetwork>) -> Result<(), String> {
+        self.joined
+            .get_or_try_init(|| async {
+                let mut tasks = Vec::new();
+                let redirected = self
+                    .listen(SocketAddr::from((Ipv4Addr::LOCALHOST, INTERCEPT_PORT)))
+                    .await
+                    .map_err(|e| format!("listening for the pod's connects: {e}"))?;
+                tasks.push(tokio::spawn(route_out(redirected, net.clone(), self.pod)).abort_handle());
+                if let Some(dns) = net.pod_dns() {
+                    let at = SocketAddr::from((DNS_ADDR, 53));
+                    let udp = self
+                        .inside(move || {
+                            std::net::UdpSocket::bind(at).and_then(|u| u.set_nonblocking(true).map(|()| u))
+                        })
+                        .await
+                        .and_then(tokio::net::UdpSocket::from_std)
+                        .map_err(|e| format!("cluster DNS in the pod (UDP): {e}"))?;
+                    let tcp =
+                        self.listen(at).await.map_err(|e| format!("cluster DNS in the pod (TCP): {e}"))?;
+                    tasks.push(dns.serve(udp, tcp).abort_handle());
+                }
+                // The mirror ends by itself (with its listeners) once the namespace is gone.
+                tokio::spawn(mirror(Arc::downgrade(self), net.clone(), self.pod));
+                Ok(tasks)
+            })
+            .await
+            .map(drop)
+    }
+}
+
+/// Connects redirected out of the namespace: each goes where the pod's connect to its original
+/// destination is routed, or is reset (refused, or denied by policy).
+async fn route_out(listener: tokio::net::TcpListener, net: Arc<NodeNetwork>, pod: Ipv4Addr) {
+    loop {
+        let client = match listener.accept().await {
+            Ok((client, _)) => client,
+            Err(e) => {
+                // Out of descriptors, most likely: wait rather than spin.
+                tracing::debug!(%pod, error = %e, "accepting a pod's connect failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let net = net.clone();
+        tokio::spawn(async move {
+            let routed = rustix::net::sockopt::ip_original_dst(&client)
+                .map_err(|e| e.to_string())
+                .and_then(|to| net.route(pod, Proto::Tcp, SocketAddr::V4(to)).map_err(|e| e.to_string()));
+            let result = match routed {
+                Ok(real) => splice_from(client, real, &net, pod).await,
+                Err(e) => {
+                    let _ = client.set_zero_linger();
+                    Err(io::Error::other(e))
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(%pod, error = %e, "a connect from an OCI container ended");
+            }
         });
     }
+}
+
+/// Splice `client` to `real`, the far side seeing the pod's address as the caller's.
+async fn splice_from(
+    mut client: tokio::net::TcpStream,
+    real: SocketAddr,
+    net: &NodeNetwork,
+    pod: Ipv4Addr,
+) -> io::Result<()> {
+    let mut upstream = tokio::net::TcpStream::connect(real).await?;
+    let local = upstream.local_addr()?;
+    net.name_peer(Proto::Tcp, local, SocketAddr::from((pod, local.port())));
+    client.set_nodelay(true)?;
+    upstream.set_nodelay(true)?;
+    let result = tokio::io::copy_bidirectional(&mut client, &mut upstream).await.map(drop);
+    net.forget_peer(Proto::Tcp, local);
+    result
 }
 
 async fn mirror(ns: Weak<NetNs>, net: Arc<NodeNetwork>, pod: Ipv4Addr) {
@@ -117,11 +317,8 @@ async fn mirror(ns: Weak<NetNs>, net: Arc<NodeNetwork>, pod: Ipv4Addr) {
             if mirrored.contains_key(&port) {
                 continue;
             }
-            let listener = netns
-                .inside(|| TcpListener::bind((Ipv4Addr::LOCALHOST, port)))
-                .and_then(|l| l.set_nonblocking(true).map(|()| l))
-                .and_then(tokio::net::TcpListener::from_std);
-            match listener {
+            // On every address of the namespace: localhost and the pod IP alike.
+            match netns.listen(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))).await {
                 Ok(listener) => {
                     mirrored.insert(port, (host, tokio::spawn(forward_out(listener, host))));
                 }
@@ -149,6 +346,9 @@ async fn forward_out(listener: tokio::net::TcpListener, host: SocketAddr) {
 
 impl Drop for NetNs {
     fn drop(&mut self) {
+        for task in self.joined.get().into_iter().flatten() {
+            task.abort();
+        }
         if let Err(e) = ip(&["netns", "delete", &self.name]) {
             tracing::warn!(netns = %self.name, error = %e, "could not delete a pod's network namespace");
         }

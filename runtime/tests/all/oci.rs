@@ -308,3 +308,60 @@ fn an_archive_whose_layer_links_out_of_it_is_refused() {
     assert!(err.contains("links out of the archive"), "{err}");
     assert!(t.rt.images().resolve("evil:1").is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oci_container_reaches_pods_and_services_through_the_pod_network_under_policy() {
+    use wasmkube_runtime::network::{ConnectPolicy, Proto, Service, ServiceAddress, ServicePort};
+    struct Deny(Ipv4Addr);
+    impl ConnectPolicy for Deny {
+        fn allows(&self, from: Ipv4Addr, _to: Ipv4Addr, _proto: Proto, _port: u16) -> bool {
+            from != self.0
+        }
+    }
+    const SERVER: Ipv4Addr = Ipv4Addr::new(10, 244, 0, 31);
+    const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 244, 0, 32);
+    let t = TestRuntime::new();
+    let net = t.rt.network();
+    net.set_virtual_ranges(&[(Ipv4Addr::new(10, 244, 0, 0), 16), (Ipv4Addr::new(10, 96, 0, 0), 12)]);
+    net.set_service(Service {
+        namespace: "default".into(),
+        name: "hello".into(),
+        address: ServiceAddress::ClusterIp(Ipv4Addr::new(10, 96, 0, 50)),
+        ports: vec![ServicePort {
+            name: String::new(),
+            proto: Proto::Tcp,
+            port: 80,
+            endpoints: vec![std::net::SocketAddrV4::new(SERVER, 8080)],
+        }],
+        client_affinity: None,
+        hostnames: Vec::new(),
+    });
+    let mut hello = crate::support::command("hello", &t.image("http-hello"), &[]);
+    hello.kind = ContainerKind::Http { ports: vec![8080], reuse_instances: false };
+    let mut server = pod("server", vec![hello]);
+    server.pod_ip = SERVER;
+    let server = t.rt.start_pod(server, StartOptions::default()).unwrap();
+    published(&t.rt, SERVER, 8080).await;
+
+    let image = busybox(&t, &["/bin/sh", "-c"]);
+    let run_client = |name: &'static str| {
+        let script =
+            "wget -q -O- http://10.96.0.50/ && wget -q -O- http://10.244.0.31:8080/ && echo both-reached";
+        let mut spec = pod(name, vec![container("c", &image, Some(&["/bin/sh", "-c", script]))]);
+        spec.pod_ip = CLIENT;
+        spec.restart_policy = wasmkube_runtime::RestartPolicy::Never;
+        t.rt.start_pod(spec, StartOptions::default()).unwrap()
+    };
+    let status = run_client("allowed").wait().await;
+    let logs = t.logs("allowed", "c");
+    assert_eq!(status.containers[0].state.exit_code(), Some(0), "{logs}");
+    assert_eq!(logs.matches("hello from").count(), 2, "by cluster IP and by pod IP: {logs}");
+    assert!(logs.contains("both-reached"), "{logs}");
+
+    net.set_policy(std::sync::Arc::new(Deny(CLIENT)));
+    let status = run_client("denied").wait().await;
+    let logs = t.logs("denied", "c");
+    assert_ne!(status.containers[0].state.exit_code(), Some(0), "{logs}");
+    assert!(!logs.contains("hello from"), "a denied connect carries nothing: {logs}");
+    server.stop(Duration::from_secs(1)).await;
+}

@@ -1,8 +1,9 @@
-//! Cluster DNS for clients outside the pod network (`dig`, non-wasm workloads): the zone the
-//! pods resolve in-process (`wasmkube_runtime::network::services`), served by `hickory-server`
-//! over UDP and TCP on `--dns-listen`. It answers authoritatively for `cluster.local` only —
-//! A records for Services (headless ones: their ready pods) and `a-b-c-d.ns.pod` names, CNAME
-//! for ExternalName Services, SRV for named ports. Other names are refused, unless pods may
+//! Cluster DNS for clients outside the pod network (`dig`) and for OCI containers: the zone the
+//! wasm pods resolve in-process (`wasmkube_runtime::network::services`), served by
+//! `hickory-server` over UDP and TCP on `--dns-listen`, and inside each OCI pod's network
+//! namespace on sockets the runtime makes there ([`InPod`]). It answers authoritatively for
+//! `cluster.local` only — A records for Services (headless ones: their ready pods) and
+//! `a-b-c-d.ns.pod` names, CNAME for ExternalName Services, SRV for named ports. Other names are refused, unless pods may
 //! reach real addresses (`--allow-egress`): then they are looked up with the host's resolver and
 //! answered with the A records egress allows, as a pod's own lookup would be.
 
@@ -24,14 +25,35 @@ const TTL: u32 = 5;
 
 /// Serve cluster DNS on these sockets until the process ends.
 pub fn start(agent: &NodeAgent, udp: tokio::net::UdpSocket, tcp: tokio::net::TcpListener) {
-    let mut server = ServerFuture::new(ClusterDns { net: agent.inner.runtime.network().clone() });
+    serve(agent.inner.runtime.network().clone(), udp, tcp);
+}
+
+fn serve(
+    net: Arc<NodeNetwork>,
+    udp: tokio::net::UdpSocket,
+    tcp: tokio::net::TcpListener,
+) -> tokio::task::JoinHandle<()> {
+    let mut server = ServerFuture::new(ClusterDns { net });
     server.register_socket(udp);
     server.register_listener(tcp, Duration::from_secs(5));
+    // Aborting the task drops the server, and with it every task serving these sockets.
     tokio::spawn(async move {
         if let Err(e) = server.block_until_done().await {
             tracing::warn!(error = %e, "cluster DNS stopped");
         }
-    });
+    })
+}
+
+/// The same zone inside OCI pods' network namespaces, on sockets the runtime makes there.
+pub(crate) struct InPod(pub(crate) std::sync::Weak<NodeNetwork>);
+
+impl wasmkube_runtime::network::PodDns for InPod {
+    fn serve(&self, udp: tokio::net::UdpSocket, tcp: tokio::net::TcpListener) -> tokio::task::JoinHandle<()> {
+        match self.0.upgrade() {
+            Some(net) => serve(net, udp, tcp),
+            None => tokio::spawn(async {}),
+        }
+    }
 }
 
 struct ClusterDns {

@@ -110,6 +110,7 @@ impl NodeAgent {
         let events = Recorder::new(api.clone(), "kubelet", Some(&config.name));
         let ips = Mutex::new(Ipam::new(config.pod_cidr));
         runtime.network().set_virtual_ranges(&[config.pod_cidr, api.service_cidr().network()]);
+        runtime.network().set_pod_dns(Arc::new(dns::InPod(Arc::downgrade(runtime.network()))));
         let inner = Arc::new(Inner { api, runtime, config, events, ips, pods: Mutex::default() });
         let agent = NodeAgent { inner };
         tokio::spawn(register::run(agent.clone()));
