@@ -24,11 +24,11 @@ export WASMKUBE_TEST_VENV=$VENV
 command -v redis-cli >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq redis-tools; }
 # dig asks the cluster DNS server in the services tests.
 command -v dig >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq bind9-dnsutils; }
-# runc runs OCI containers; ip makes pod network namespaces and nft redirects their connects
+# runc (or crun) runs OCI containers; ip makes pod network namespaces and nft redirects their connects
 # into the pod network; the OCI tests build a busybox image (busybox-static, umoci), serve it
 # from Debian's docker-registry (htpasswd for its basic auth) and copy it around with skopeo.
-OCI_PACKAGES=(runc iproute2 nftables busybox-static umoci skopeo docker-registry apache2-utils)
-for tool in runc ip nft busybox umoci skopeo docker-registry htpasswd; do
+OCI_PACKAGES=(runc crun iproute2 nftables busybox-static umoci skopeo docker-registry apache2-utils)
+for tool in runc crun ip nft busybox umoci skopeo docker-registry htpasswd; do
   command -v $tool >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "${OCI_PACKAGES[@]}"; break; }
 done
 

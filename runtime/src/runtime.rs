@@ -70,6 +70,11 @@ impl Default for RestartBackoff {
 }
 
 impl RuntimeConfig {
+    /// The OCI runtime's name (`runc`, `crun`): the RuntimeClass handler for container images.
+    pub fn oci_handler(&self) -> String {
+        crate::container::oci::runtime_kind(&self.oci_runtime)
+    }
+
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         RuntimeConfig {

@@ -359,6 +359,21 @@ spec:
         s.k(&["get", "pod", "keep", "-o", "yaml"])
     );
     assert_eq!(jsonpath(&s, "pod/keep", "{.status.phase}"), "Running");
+    // Marked NotReady by someone else (the node lifecycle controller does it while a node is
+    // away, and a restarted node may come back after its first write): the agent writes its own
+    // conditions again.
+    let ready = || jsonpath(&s, "pod/keep", "{.status.conditions[?(@.type==\"Ready\")].status}");
+    assert!(eventually(20, || ready() == "True"), "{}", s.k(&["get", "pod", "keep", "-o", "yaml"]));
+    s.k(&[
+        "patch",
+        "pod",
+        "keep",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"conditions":[{"type":"Ready","status":"False","reason":"NodeNotReady"}]}}"#,
+    ]);
+    assert!(eventually(20, || ready() == "True"), "{}", s.k(&["get", "pod", "keep", "-o", "yaml"]));
 }
 
 #[test]

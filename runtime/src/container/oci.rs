@@ -45,12 +45,53 @@ const CAPABILITIES: [&str; 14] = [
 /// Processes a container may have at most (a fork bomb stays inside its container).
 const PIDS_LIMIT: i64 = 4096;
 
-/// Where runc keeps the state of this data dir's containers: tmpfs, so nothing outlives a
-/// reboot, and one directory per data dir, so this node's containers are all and only its own.
-/// (The runtime made `data_dir` absolute at start.)
-fn runc_root(data_dir: &Path) -> PathBuf {
+/// The OCI runtimes a data dir's containers may have been run by (the configured one, or the
+/// other after a change of configuration): each keeps its own state.
+const RUNTIMES: [&str; 2] = ["runc", "crun"];
+
+/// Where the OCI runtime keeps the state of this data dir's containers: tmpfs, so nothing
+/// outlives a reboot, and one directory per runtime and data dir, so this node's containers are
+/// all and only its own. (The runtime made `data_dir` absolute at start.)
+fn state_root(runtime: &str, data_dir: &Path) -> PathBuf {
     let hash = crate::images::sha256_hex(data_dir.as_os_str().as_encoded_bytes());
-    PathBuf::from("/run/wasmkube-runc").join(&hash[..16])
+    PathBuf::from(format!("/run/wasmkube-{runtime}")).join(&hash[..16])
+}
+
+/// The runtime binary's name (`runc`, `crun`) for a configured path.
+pub(crate) fn runtime_kind(binary: &Path) -> String {
+    binary.file_name().map_or_else(|| binary.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// `BINARY --root STATE` for this data dir. crun runs in a mount namespace of its own in which
+/// `/sys/fs/cgroup/unified` is not mounted: on a host in cgroup hybrid mode (v1 controllers
+/// beside a v2 `unified` tree, as these machines are) crun refuses to run otherwise, and there it
+/// then uses the v1 controllers, as runc does.
+fn oci_command(binary: &Path, data_dir: &Path) -> Command {
+    let kind = runtime_kind(binary);
+    let mut cmd = Command::new(binary);
+    cmd.arg("--root").arg(state_root(&kind, data_dir));
+    cmd.stdin(Stdio::null());
+    if kind == "crun" {
+        without_unified_cgroup(&mut cmd);
+    }
+    cmd
+}
+
+#[expect(unsafe_code, reason = "pre_exec: only raw system calls between fork and exec")]
+fn without_unified_cgroup(cmd: &mut Command) {
+    use rustix::mount::{MountPropagationFlags, UnmountFlags};
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the forked child and only makes system calls (no allocation:
+    // the paths are C string literals); unsharing the mount namespace affects the child alone.
+    unsafe {
+        cmd.pre_exec(|| {
+            rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNS)?;
+            rustix::mount::mount_change(c"/", MountPropagationFlags::PRIVATE | MountPropagationFlags::REC)?;
+            // Not mounted (a host with one cgroup version): nothing to hide.
+            let _ = rustix::mount::unmount(c"/sys/fs/cgroup/unified", UnmountFlags::DETACH);
+            Ok(())
+        });
+    }
 }
 
 /// End every OCI container this data dir's runtime left running (a crash, a kill, or the
@@ -58,23 +99,21 @@ fn runc_root(data_dir: &Path) -> PathBuf {
 /// namespaces. Their pods start afresh, as the wasm ones do. Blocking. Returns how many
 /// containers there were.
 pub(crate) fn end_all(config: &crate::runtime::RuntimeConfig) -> usize {
-    let root = runc_root(&config.data_dir);
-    let runc = |args: &[&str]| {
-        let _ = Command::new(&config.oci_runtime)
-            .arg("--root")
-            .arg(&root)
-            .args(args)
-            .stdin(Stdio::null())
-            .output();
-    };
     let mut ended = 0;
-    for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
-        let id = entry.file_name().to_string_lossy().into_owned();
-        // `--force` kills what still runs (SIGKILL) before deleting.
-        runc(&["delete", "--force", &id]);
-        ended += 1;
+    for kind in RUNTIMES {
+        let root = state_root(kind, &config.data_dir);
+        let Ok(entries) = std::fs::read_dir(&root) else { continue };
+        // The configured binary for its own kind; the other kind by its name.
+        let binary =
+            if config.oci_handler() == kind { config.oci_runtime.clone() } else { PathBuf::from(kind) };
+        for entry in entries.flatten() {
+            let id = entry.file_name().to_string_lossy().into_owned();
+            // `--force` kills what still runs (SIGKILL) before deleting.
+            let _ = oci_command(&binary, &config.data_dir).args(["delete", "--force", &id]).output();
+            ended += 1;
+        }
+        let _ = std::fs::remove_dir(&root);
     }
-    let _ = std::fs::remove_dir(&root);
     let pods = config.data_dir.join("pods");
     for pod in std::fs::read_dir(&pods).into_iter().flatten().flatten() {
         for bundle in std::fs::read_dir(pod.path().join("oci")).into_iter().flatten().flatten() {
@@ -112,10 +151,7 @@ fn container_id(env: &ContainerEnv) -> String {
 }
 
 fn runc(env: &ContainerEnv) -> Command {
-    let mut cmd = Command::new(&env.pod.runtime.config.oci_runtime);
-    cmd.arg("--root").arg(runc_root(&env.pod.runtime.config.data_dir));
-    cmd.stdin(Stdio::null());
-    cmd
+    oci_command(&env.pod.runtime.config.oci_runtime, &env.pod.runtime.config.data_dir)
 }
 
 /// Run `runc ARGS` to its end (off the async threads); the error text if it failed.
@@ -140,6 +176,7 @@ async fn cleanup(env: &ContainerEnv, id: &str, bundle: &Path) {
         return;
     }
     let _ = runc_do(env, &["delete", "--force", id]).await;
+    remove_cgroups(id);
     let rootfs = bundle.join("rootfs");
     let _ = rustix::mount::unmount(&rootfs, rustix::mount::UnmountFlags::DETACH);
     let _ = std::fs::remove_dir_all(bundle);
@@ -255,6 +292,16 @@ async fn create(env: &Arc<ContainerEnv>, id: &str, bundle: &Path) -> Result<Crea
         }
     };
     Ok(Created { pidfd, pumps, _ports: ports })
+}
+
+/// The container's cgroups, in every hierarchy, should the runtime's delete have left them (it
+/// gives up on one whose last process is still exiting): empty directories, so removing them
+/// never ends anything.
+fn remove_cgroups(id: &str) {
+    for hierarchy in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+        let _ = std::fs::remove_dir(hierarchy.path().join("wasmkube").join(id));
+    }
+    let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup/wasmkube").join(id));
 }
 
 /// The last error runc logged (its JSON log), as one line.

@@ -141,6 +141,42 @@ async fn an_oci_container_reports_its_exit_code_and_logs() {
     assert!(logs.contains("oops"), "stderr too: {logs}");
 }
 
+/// crun (optional, in place of runc): exit code, logs, a memory limit, a stop, a leftover ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crun_runs_the_same_containers() {
+    let t = TestRuntime::with_config(|c| c.oci_runtime = "crun".into());
+    assert_eq!(t.rt.config().oci_handler(), "crun");
+    let image = busybox(&t, &["/bin/sh", "-c"]);
+    let mut c = container("c", &image, None);
+    c.overrides.args = Some(vec!["echo from-crun $FROM_IMAGE; exit 4".into()]);
+    let mut spec = pod("crun-exit", vec![c]);
+    spec.restart_policy = wasmkube_runtime::RestartPolicy::Never;
+    let status = t.rt.start_pod(spec, StartOptions::default()).unwrap().wait().await;
+    assert_eq!(status.containers[0].state.exit_code(), Some(4), "{status:#?}");
+    assert!(t.logs("crun-exit", "c").contains("from-crun yes"), "{}", t.logs("crun-exit", "c"));
+
+    let mut hog =
+        container("hog", &image, Some(&["/bin/dd", "if=/dev/zero", "of=/dev/null", "bs=256M", "count=1"]));
+    hog.limits = Limits { memory_bytes: Some(32 << 20), cpu_millis: None };
+    let mut spec = pod("crun-hog", vec![hog]);
+    spec.restart_policy = wasmkube_runtime::RestartPolicy::Never;
+    let status = t.rt.start_pod(spec, StartOptions::default()).unwrap().wait().await;
+    assert!(
+        matches!(&status.containers[0].state, wasmkube_runtime::ContainerState::Terminated { reason, exit_code: 137, .. } if reason == "OOMKilled"),
+        "{status:#?}"
+    );
+
+    let sleeper = container("s", &image, Some(&["/bin/sleep", "1000"]));
+    let handle = t.rt.start_pod(pod("crun-stop", vec![sleeper]), StartOptions::default()).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !matches!(handle.status().containers[0].state, wasmkube_runtime::ContainerState::Running { .. }) {
+        assert!(std::time::Instant::now() < deadline, "{:#?}", handle.status());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let status = handle.stop(Duration::from_millis(200)).await;
+    assert_eq!(status.containers[0].state.exit_code(), Some(137), "{status:#?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_docker_save_tarball_imported_offline_runs() {
     let t = TestRuntime::new();

@@ -31,6 +31,10 @@ pub struct ServerArgs {
     /// Let pods mount host directories (hostPath volumes).
     #[arg(long)]
     allow_host_path: bool,
+    /// The OCI runtime that runs container images: `runc`, `crun`, or a path to either (the
+    /// node's RuntimeClass handler is named after it).
+    #[arg(long, default_value = "runc", value_parser = parse_oci_runtime)]
+    oci_runtime: std::path::PathBuf,
     /// How long a node may miss heartbeats before it is marked NotReady (Unknown) and its
     /// pods start being evicted, e.g. `40s`.
     #[arg(long, default_value = "40s", value_parser = crate::play::parse_duration)]
@@ -139,6 +143,7 @@ async fn serve(args: ServerArgs) -> anyhow::Result<()> {
 fn start_node(args: &ServerArgs, api: Api) -> anyhow::Result<NodeAgent> {
     let mut config = RuntimeConfig::new(&args.data_dir);
     config.allow_host_path = args.allow_host_path;
+    config.oci_runtime = args.oci_runtime.clone();
     config.egress =
         args.allow_egress.iter().fold(config.egress, |policy, (ip, prefix)| policy.allow(*ip, *prefix));
     let runtime = Runtime::new(WasmEngine::for_this_machine()?, config)?;
@@ -194,4 +199,12 @@ fn write_endpoints(
         endpoints["dns"] = serde_json::json!(dns.to_string());
     }
     write_atomic(&dir.join("endpoints.json"), &format!("{endpoints:#}\n"))
+}
+
+fn parse_oci_runtime(value: &str) -> Result<std::path::PathBuf, String> {
+    let path = std::path::PathBuf::from(value);
+    match path.file_name().and_then(|n| n.to_str()) {
+        Some("runc" | "crun") => Ok(path),
+        _ => Err(format!("{value:?} is neither runc nor crun")),
+    }
 }

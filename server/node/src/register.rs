@@ -11,13 +11,16 @@ use wasmkube_apiserver::service::{PatchType, WriteOptions};
 
 const MANAGER: &str = "kubelet";
 
-/// The runtime handlers this node has: wasm components in wasmtime, container images in runc.
-pub const RUNTIME_HANDLERS: [&str; 2] = ["wasmtime", "runc"];
+/// The runtime handlers this node has: wasm components in `wasmtime`, container images in the
+/// configured OCI runtime (`runc` or `crun`).
+pub(crate) fn runtime_handlers(agent: &NodeAgent) -> [String; 2] {
+    ["wasmtime".to_string(), agent.inner.runtime.config().oci_handler()]
+}
 
 /// A RuntimeClass per handler, unless someone made them already.
 async fn ensure_runtime_classes(agent: &NodeAgent) {
     let def = registry::by_storage("node.k8s.io/runtimeclasses").expect("runtimeclasses are served");
-    for handler in RUNTIME_HANDLERS {
+    for handler in runtime_handlers(agent) {
         let class = json!({"apiVersion": "node.k8s.io/v1", "kind": "RuntimeClass",
             "metadata": {"name": handler}, "handler": handler});
         match agent.inner.api.create(def, "", class, &opts()).await {

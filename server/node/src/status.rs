@@ -247,6 +247,19 @@ pub(crate) fn qos_class(pod: &Value) -> &'static str {
     if guaranteed { "Guaranteed" } else { "Burstable" }
 }
 
+/// The conditions the node agent owns in a pod status, as (type, status) pairs.
+pub(crate) fn own_conditions(status: &Value) -> Vec<(&str, &str)> {
+    let conditions =
+        status.get("conditions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let mut own: Vec<(&str, &str)> = conditions
+        .iter()
+        .map(|c| (c["type"].as_str().unwrap_or(""), c["status"].as_str().unwrap_or("")))
+        .filter(|(kind, _)| OWN_CONDITIONS.contains(kind))
+        .collect();
+    own.sort_unstable();
+    own
+}
+
 /// The status without timestamps that change on every computation, to decide whether a write is due.
 pub(crate) fn comparable(status: &Value) -> Value {
     let mut s = status.clone();

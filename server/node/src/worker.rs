@@ -206,6 +206,16 @@ impl Worker {
     fn take_update(&mut self, updates: &mut watch::Receiver<PodUpdate>) -> bool {
         match updates.borrow_and_update().clone() {
             PodUpdate::Current(pod) => {
+                // Someone else changed conditions that are ours (the node lifecycle controller
+                // marks pods NotReady while their node is away): ours are written again, as the
+                // kubelet's status manager does.
+                if self
+                    .written
+                    .as_ref()
+                    .is_some_and(|w| status::own_conditions(w) != status::own_conditions(&pod["status"]))
+                {
+                    self.written = None;
+                }
                 self.pod = *pod;
                 true
             }
@@ -332,17 +342,19 @@ impl Worker {
         let found = self.agent.inner.api.get(def, "", class).await;
         let found = found.map_err(|_| config_error(format!("RuntimeClass \"{class}\" not found")))?;
         let handler = found.get("handler").and_then(Value::as_str).unwrap_or_default();
-        if !crate::register::RUNTIME_HANDLERS.contains(&handler) {
+        let handlers = crate::register::runtime_handlers(&self.agent);
+        if !handlers.iter().any(|h| h == handler) {
             return Err(config_error(format!(
                 "RuntimeClass \"{class}\" has handler \"{handler}\", which this node does not have (it has {})",
-                crate::register::RUNTIME_HANDLERS.join(", ")
+                handlers.join(", ")
             )));
         }
+        let oci = self.agent.inner.runtime.config().oci_handler();
         for (c, container_image) in kinds {
             let reference = c.image.as_deref().unwrap_or_default();
-            let kind = if *container_image { "runc" } else { "wasmtime" };
+            let kind = if *container_image { oci.as_str() } else { "wasmtime" };
             if kind != handler {
-                let what = if kind == "runc" { "a container image" } else { "a wasm component" };
+                let what = if *container_image { "a container image" } else { "a wasm component" };
                 return Err(config_error(format!(
                     "container {:?}: image \"{reference}\" is {what}, but RuntimeClass \"{class}\" runs everything with {handler}",
                     c.name
@@ -487,6 +499,7 @@ impl Worker {
                         self.delete_from_api().await;
                         Next::Done
                     } else {
+                        self.write_status(Some(&handle.status())).await;
                         Next::Continue
                     }
                 }
