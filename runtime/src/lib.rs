@@ -39,6 +39,6 @@ pub use pod::PodHandle;
 pub use runtime::{CacheCounts, PortBinder, RestartBackoff, Runtime, RuntimeConfig, StartOptions};
 pub use spec::{
     ContainerImage, ContainerKind, ContainerSpec, ImageOverrides, ImageSpec, Limits, MountSpec, PodSpec,
-    RestartPolicy, Security, VolumeSource, VolumeSpec,
+    RestartPolicy, Seccomp, Security, VolumeSource, VolumeSpec,
 };
 pub use status::{ContainerState, ContainerStatus, PodPhase, PodStatus};

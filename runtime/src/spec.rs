@@ -105,6 +105,22 @@ pub struct Security {
     /// Capability names as Kubernetes writes them (`NET_ADMIN`, or `ALL` to drop).
     pub add_capabilities: Vec<String>,
     pub drop_capabilities: Vec<String>,
+    #[serde(default)]
+    pub seccomp: Seccomp,
+}
+
+/// `securityContext.seccompProfile`: which system calls the container's processes may make.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "type", content = "profile")]
+pub enum Seccomp {
+    /// No filter (Kubernetes' default when no profile is set).
+    #[default]
+    Unconfined,
+    /// The runtime's default: the calls that break out of a container or reach the whole
+    /// machine fail with EPERM (see `container/oci.rs`).
+    RuntimeDefault,
+    /// A profile from the node (the OCI runtime spec's `linux.seccomp`, as the node read it).
+    Localhost(serde_json::Value),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,7 +15,7 @@ use super::{ContainerEnv, Outcome};
 use crate::logs::Stream;
 use crate::network::{PodNetwork, Proto};
 use crate::oci::image::ContainerConfig;
-use crate::spec::{ContainerKind, ContainerSpec};
+use crate::spec::{ContainerKind, ContainerSpec, Seccomp};
 use serde_json::{Value, json};
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -576,7 +576,7 @@ fn runtime_spec(
         // The kernel's smallest quota is 1 ms per period, as the kubelet clamps it.
         resources["cpu"] = json!({"quota": (i64::from(millis) * 100).max(1000), "period": 100_000});
     }
-    Ok(json!({
+    let mut spec = json!({
         "ociVersion": "1.0.2",
         "process": {
             "terminal": false,
@@ -601,7 +601,89 @@ fn runtime_spec(
                 "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
             "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
         }
-    }))
+    });
+    match &security.seccomp {
+        Seccomp::Unconfined => {}
+        Seccomp::RuntimeDefault => spec["linux"]["seccomp"] = runtime_default_seccomp(),
+        Seccomp::Localhost(profile) => spec["linux"]["seccomp"] = profile.clone(),
+    }
+    Ok(spec)
+}
+
+/// System calls the `RuntimeDefault` profile refuses (EPERM): the ones Docker's default profile
+/// is documented to block for reaching past the container — kernel modules and kexec, mounts
+/// and namespaces, the keyring, bpf and perf, tracing other processes, the clock, swap, reboot,
+/// NUMA policy, io_uring and obsolete calls. Everything else is allowed: a deny-list, unlike
+/// Docker's allow-list, so a new system call is allowed until listed here.
+const SECCOMP_DENIED: &[&str] = &[
+    "acct",
+    "add_key",
+    "bpf",
+    "clock_adjtime",
+    "clock_settime",
+    "create_module",
+    "delete_module",
+    "finit_module",
+    "fsconfig",
+    "fsmount",
+    "fsopen",
+    "fspick",
+    "get_kernel_syms",
+    "get_mempolicy",
+    "init_module",
+    "io_uring_enter",
+    "io_uring_register",
+    "io_uring_setup",
+    "ioperm",
+    "iopl",
+    "kcmp",
+    "kexec_file_load",
+    "kexec_load",
+    "keyctl",
+    "lookup_dcookie",
+    "mbind",
+    "mount",
+    "mount_setattr",
+    "move_mount",
+    "move_pages",
+    "name_to_handle_at",
+    "nfsservctl",
+    "open_by_handle_at",
+    "open_tree",
+    "perf_event_open",
+    "pivot_root",
+    "process_vm_readv",
+    "process_vm_writev",
+    "ptrace",
+    "query_module",
+    "quotactl",
+    "quotactl_fd",
+    "reboot",
+    "request_key",
+    "set_mempolicy",
+    "setns",
+    "settimeofday",
+    "stime",
+    "swapoff",
+    "swapon",
+    "sysfs",
+    "_sysctl",
+    "umount",
+    "umount2",
+    "unshare",
+    "uselib",
+    "userfaultfd",
+    "ustat",
+    "vm86",
+    "vm86old",
+];
+
+fn runtime_default_seccomp() -> Value {
+    json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [{"names": SECCOMP_DENIED, "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
+    })
 }
 
 /// `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf` as the kubelet writes them (cluster

@@ -8,7 +8,8 @@ use std::path::Path;
 use std::time::Duration;
 use wasmkube_runtime::{ContainerKind, ContainerSpec, ImageSpec, Limits, StartOptions};
 
-const APPLETS: [&str; 9] = ["sh", "echo", "cat", "sleep", "httpd", "dd", "wget", "ls", "id"];
+const APPLETS: [&str; 11] =
+    ["sh", "echo", "cat", "sleep", "httpd", "dd", "wget", "ls", "id", "unshare", "mkdir"];
 
 fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest;
@@ -400,4 +401,36 @@ async fn an_oci_container_reaches_pods_and_services_through_the_pod_network_unde
     assert_ne!(status.containers[0].state.exit_code(), Some(0), "{logs}");
     assert!(!logs.contains("hello from"), "a denied connect carries nothing: {logs}");
     server.stop(Duration::from_secs(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seccomp_profiles_refuse_what_they_list() {
+    use wasmkube_runtime::Seccomp;
+    let t = TestRuntime::new();
+    let image = busybox(&t, &["/bin/sh", "-c"]);
+    let run = |name: &'static str, seccomp: Seccomp| {
+        let script = "unshare -U id && echo made-a-namespace; mkdir /tmp/d && echo made-a-dir; true";
+        let mut c = container("c", &image, Some(&["/bin/sh", "-c", script]));
+        c.security.seccomp = seccomp;
+        let mut spec = pod(name, vec![c]);
+        spec.restart_policy = wasmkube_runtime::RestartPolicy::Never;
+        t.rt.start_pod(spec, StartOptions::default()).unwrap()
+    };
+    run("unconfined", Seccomp::Unconfined).wait().await;
+    let logs = t.logs("unconfined", "c");
+    assert!(logs.contains("made-a-namespace") && logs.contains("made-a-dir"), "{logs}");
+
+    run("default", Seccomp::RuntimeDefault).wait().await;
+    let logs = t.logs("default", "c");
+    assert!(!logs.contains("made-a-namespace") && logs.contains("Operation not permitted"), "{logs}");
+    assert!(logs.contains("made-a-dir"), "{logs}");
+
+    let profile = serde_json::json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]
+    });
+    run("localhost", Seccomp::Localhost(profile)).wait().await;
+    let logs = t.logs("localhost", "c");
+    assert!(logs.contains("made-a-namespace") && !logs.contains("made-a-dir"), "{logs}");
+    assert!(logs.contains("Permission denied"), "the profile's errno: {logs}");
 }

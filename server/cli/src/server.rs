@@ -155,6 +155,7 @@ fn start_node(args: &ServerArgs, api: Api) -> anyhow::Result<NodeAgent> {
     node.max_pods = args.max_pods;
     node.allow_host_path = args.allow_host_path;
     node.manifests_dir = Some(args.data_dir.join("manifests"));
+    node.seccomp_dir = Some(args.data_dir.join("seccomp"));
     Ok(NodeAgent::start(api, runtime, node))
 }
 

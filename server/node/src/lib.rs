@@ -66,6 +66,9 @@ pub struct NodeConfig {
     pub volumes_dir: std::path::PathBuf,
     /// Static pod manifests (`DATA_DIR/manifests/`); none when unset.
     pub manifests_dir: Option<std::path::PathBuf>,
+    /// `Localhost` seccomp profiles (`DATA_DIR/seccomp/`, the kubelet's `seccomp` directory);
+    /// none when unset.
+    pub seccomp_dir: Option<std::path::PathBuf>,
 }
 
 impl NodeConfig {
@@ -80,6 +83,7 @@ impl NodeConfig {
             allow_host_path: false,
             volumes_dir: volumes_dir.into(),
             manifests_dir: None,
+            seccomp_dir: None,
         }
     }
 

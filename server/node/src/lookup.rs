@@ -19,6 +19,8 @@ pub(crate) struct Fetched<'a> {
     claims: HashMap<String, Result<PathBuf, String>>,
     /// The `*_SERVICE_HOST` / `*_PORT` variables of the Services that exist as the pod starts.
     service_env: Vec<(String, String)>,
+    /// Where `Localhost` seccomp profiles are.
+    seccomp_dir: Option<PathBuf>,
 }
 
 /// The names a pod spec refers to, by kind.
@@ -69,6 +71,7 @@ impl<'a> Fetched<'a> {
             secrets: HashMap::new(),
             claims: HashMap::new(),
             service_env: Vec::new(),
+            seccomp_dir: config.seccomp_dir.clone(),
         };
         for name in cms {
             let data =
@@ -206,5 +209,12 @@ impl Lookup for Fetched<'_> {
 
     fn service_env(&self) -> Vec<(String, String)> {
         self.service_env.clone()
+    }
+
+    fn seccomp_profile(&self, name: &str) -> Result<serde_json::Value, String> {
+        match &self.seccomp_dir {
+            Some(dir) => crate::translate::read_seccomp_profile(dir, name),
+            None => Err(format!("seccomp profile {name:?}: this node has no profile directory")),
+        }
     }
 }

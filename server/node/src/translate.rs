@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use wasmkube_runtime::{
     ContainerKind, ContainerSpec, ImageOverrides, ImageSpec, Limits, MountSpec, PodSpec, RestartPolicy,
-    Security, VolumeSource, VolumeSpec,
+    Seccomp, Security, VolumeSource, VolumeSpec,
 };
 
 /// What translation needs from the outside world.
@@ -26,6 +26,30 @@ pub trait Lookup {
     fn service_env(&self) -> Vec<(String, String)> {
         Vec::new()
     }
+    /// A `Localhost` seccomp profile, by its `localhostProfile` path.
+    fn seccomp_profile(&self, name: &str) -> Result<serde_json::Value, String> {
+        Err(format!("seccomp profile {name:?}: this node has no profile directory"))
+    }
+}
+
+/// Read the `Localhost` seccomp profile `name` from `dir` (the kubelet's `seccomp` directory,
+/// here `DATA_DIR/seccomp`): a relative path that stays inside it, holding an OCI seccomp
+/// profile (JSON with a `defaultAction`).
+pub fn read_seccomp_profile(dir: &std::path::Path, name: &str) -> Result<serde_json::Value, String> {
+    let relative = std::path::Path::new(name);
+    let inside =
+        !name.is_empty() && relative.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+    if !inside {
+        return Err(format!("seccomp profile {name:?} must be a relative path inside {}", dir.display()));
+    }
+    let path = dir.join(relative);
+    let text = std::fs::read(&path).map_err(|e| format!("seccomp profile {}: {e}", path.display()))?;
+    let profile: serde_json::Value =
+        serde_json::from_slice(&text).map_err(|e| format!("seccomp profile {}: {e}", path.display()))?;
+    if !profile.get("defaultAction").is_some_and(serde_json::Value::is_string) {
+        return Err(format!("seccomp profile {}: no defaultAction", path.display()));
+    }
+    Ok(profile)
 }
 
 /// A container port published on the host (`hostPort`).
@@ -147,7 +171,7 @@ fn host_ports(c: &core::Container) -> Vec<HostPort> {
 
 /// The container's securityContext over the pod's, as the kubelet merges them. A privileged
 /// container is refused: nothing here may run one.
-fn security(pod: &core::PodSpec, c: &core::Container) -> Result<Security, String> {
+fn security(pod: &core::PodSpec, c: &core::Container, lookup: &dyn Lookup) -> Result<Security, String> {
     let own = c.security_context.as_ref();
     let shared = pod.security_context.as_ref();
     if own.and_then(|s| s.privileged) == Some(true) {
@@ -170,7 +194,27 @@ fn security(pod: &core::PodSpec, c: &core::Container) -> Result<Security, String
         no_new_privileges: own.and_then(|s| s.allow_privilege_escalation) == Some(false),
         add_capabilities: caps.and_then(|c| c.add.clone()).unwrap_or_default(),
         drop_capabilities: caps.and_then(|c| c.drop.clone()).unwrap_or_default(),
+        seccomp: seccomp(
+            own.and_then(|s| s.seccomp_profile.as_ref()).or(shared.and_then(|s| s.seccomp_profile.as_ref())),
+            lookup,
+        )
+        .map_err(|e| format!("container {:?}: {e}", c.name))?,
     })
+}
+
+fn seccomp(profile: Option<&core::SeccompProfile>, lookup: &dyn Lookup) -> Result<Seccomp, String> {
+    let Some(profile) = profile else { return Ok(Seccomp::Unconfined) };
+    match profile.type_.as_str() {
+        "Unconfined" => Ok(Seccomp::Unconfined),
+        "RuntimeDefault" => Ok(Seccomp::RuntimeDefault),
+        "Localhost" => {
+            let name = profile.localhost_profile.as_deref().unwrap_or_default();
+            lookup.seccomp_profile(name).map(Seccomp::Localhost)
+        }
+        other => {
+            Err(format!("seccompProfile type {other:?} is not one of RuntimeDefault, Unconfined, Localhost"))
+        }
+    }
 }
 
 fn container(
@@ -181,6 +225,12 @@ fn container(
 ) -> Result<ContainerSpec, String> {
     let reference = c.image.as_deref().ok_or_else(|| format!("container {:?} has no image", c.name))?;
     let image = lookup.image(reference).map_err(|e| format!("container {:?}: {e}", c.name))?;
+    if image.container.is_some() && pod.host_users == Some(false) {
+        return Err(format!(
+            "container {:?}: hostUsers: false (a user namespace) is not supported for OCI containers",
+            c.name
+        ));
+    }
     let env = crate::env::resolve(id, c, lookup).map_err(|e| format!("container {:?}: {e}", c.name))?;
     // `$(VAR)` in command and args names the container's environment, as the kubelet expands it.
     let defined: std::collections::HashMap<&str, &str> =
@@ -204,7 +254,7 @@ fn container(
         limits: limits(c)?,
         sidecar: c.restart_policy.as_deref() == Some("Always"),
         overrides: ImageOverrides { command, args: container_args },
-        security: security(pod, c)?,
+        security: security(pod, c, lookup)?,
     })
 }
 
@@ -425,5 +475,68 @@ mod tests {
         privileged.containers[0].security_context =
             Some(core::SecurityContext { privileged: Some(true), ..Default::default() });
         assert!(translate(&id, &privileged, &NoLookup).unwrap_err().contains("privileged"));
+        // No user namespaces for OCI containers: refused, not ignored (a wasm pod has no users).
+        let mut no_host_users = pod.clone();
+        no_host_users.host_users = Some(false);
+        assert!(translate(&id, &no_host_users, &NoLookup).is_ok());
+        struct Containers;
+        impl Lookup for Containers {
+            fn image(&self, r: &str) -> Result<ImageSpec, String> {
+                let config =
+                    serde_json::from_value(serde_json::json!({"architecture": "amd64", "os": "linux"}))
+                        .map_err(|e| e.to_string())?;
+                let container = Some(wasmkube_runtime::ContainerImage { config, layers: Vec::new() });
+                Ok(ImageSpec { container, ..NoLookup.image(r)? })
+            }
+            fn config_map(&self, _: &str, _: &str) -> Option<BTreeMap<String, Vec<u8>>> {
+                None
+            }
+            fn secret(&self, _: &str, _: &str) -> Option<BTreeMap<String, Vec<u8>>> {
+                None
+            }
+        }
+        assert!(translate(&id, &pod, &Containers).is_ok());
+        assert!(translate(&id, &no_host_users, &Containers).unwrap_err().contains("hostUsers: false"));
+    }
+
+    #[test]
+    fn seccomp_profiles_merge_and_localhost_ones_stay_in_their_directory() {
+        let profile = |t: &str, name: Option<&str>| core::SeccompProfile {
+            type_: t.into(),
+            localhost_profile: name.map(str::to_string),
+        };
+        assert_eq!(seccomp(None, &NoLookup), Ok(Seccomp::Unconfined));
+        assert_eq!(seccomp(Some(&profile("RuntimeDefault", None)), &NoLookup), Ok(Seccomp::RuntimeDefault));
+        assert!(
+            seccomp(Some(&profile("Localhost", Some("p.json"))), &NoLookup)
+                .unwrap_err()
+                .contains("no profile directory")
+        );
+        assert!(seccomp(Some(&profile("Strict", None)), &NoLookup).unwrap_err().contains("not one of"));
+
+        let pod: core::PodSpec = serde_json::from_value(serde_json::json!({
+            "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [{"name": "c", "image": "x"},
+                           {"name": "d", "image": "x", "securityContext": {"seccompProfile": {"type": "Unconfined"}}}]}))
+        .unwrap();
+        assert_eq!(security(&pod, &pod.containers[0], &NoLookup).unwrap().seccomp, Seccomp::RuntimeDefault);
+        assert_eq!(
+            security(&pod, &pod.containers[1], &NoLookup).unwrap().seccomp,
+            Seccomp::Unconfined,
+            "the container's wins"
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("profiles")).unwrap();
+        std::fs::write(dir.path().join("profiles/ok.json"), br#"{"defaultAction": "SCMP_ACT_ALLOW"}"#)
+            .unwrap();
+        std::fs::write(dir.path().join("bad.json"), br#"{"syscalls": []}"#).unwrap();
+        let read = |name: &str| read_seccomp_profile(dir.path(), name);
+        assert_eq!(read("profiles/ok.json").unwrap()["defaultAction"], "SCMP_ACT_ALLOW");
+        assert!(read("bad.json").unwrap_err().contains("no defaultAction"));
+        assert!(read("missing.json").is_err());
+        for outside in ["../ok.json", "/etc/passwd", "profiles/../../x", ""] {
+            assert!(read(outside).unwrap_err().contains("relative path inside"), "{outside}");
+        }
     }
 }
