@@ -105,6 +105,13 @@ impl ImageStore {
         self.root.join("blobs").join("sha256").join(hex)
     }
 
+    /// Unpacked container roots (`DATA_DIR/oci/rootfs`) of images no longer stored go, unless
+    /// a container still runs on one.
+    pub(crate) fn sweep_roots(&self) {
+        let Some(data_dir) = self.root.parent() else { return };
+        crate::oci::rootfs::sweep(&data_dir.join("oci").join("rootfs"), |hex| self.blob_path(hex).exists());
+    }
+
     /// A scratch directory inside the store (same filesystem as the blobs) for unpacking.
     pub(crate) fn scratch_dir(&self) -> PathBuf {
         self.root.join(format!("unpack.{}", std::process::id()))
@@ -275,6 +282,7 @@ impl ImageStore {
         if removed.is_empty() {
             return Err(Error::NotFound(reference.to_owned()));
         }
+        self.sweep_roots();
         Ok(removed.into_iter().map(|(name, digest)| ImageInfo { name, digest, size: 0 }).collect())
     }
 
@@ -369,7 +377,7 @@ pub(crate) fn unique() -> u64 {
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
-fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
     let mut head = vec![0u8; 8];
     let n = File::open(path)?.read(&mut head)?;

@@ -130,7 +130,11 @@ pub async fn pull(
         let pulled = client.pull_blob(&image, digest, &mut writer).await;
         let flushed = tokio::io::AsyncWriteExt::flush(&mut writer).await;
         let stored = match (pulled, flushed) {
-            (Ok(()), Ok(())) => store.put_blob_file(&scratch, Some(digest)).map_err(RegistryError::from),
+            (Ok(()), Ok(())) => {
+                let (store, scratch, digest) = (store.clone(), scratch.clone(), digest.to_string());
+                off_thread(move || store.put_blob_file(&scratch, Some(&digest)).map_err(RegistryError::from))
+                    .await
+            }
             (Err(e), _) => Err(failed(e)),
             (_, Err(e)) => Err(RegistryError::Registry(format!("writing blob {digest}: {e}"))),
         };
@@ -138,25 +142,41 @@ pub async fn pull(
         stored
     };
     let name = normalize_reference(reference)?;
+    let store = store.clone();
     if let Some(layer) = manifest.wasm_layer() {
         let component = fetch(&layer.digest).await?;
-        let head = std::fs::read(store.blob(&component)).unwrap_or_default();
-        if !crate::images::is_wasm(&head) {
-            return Err(RegistryError::Registry("its wasm layer is not a WebAssembly binary".into()));
-        }
-        return Ok(store.tag(&name, &component)?);
+        return off_thread(move || {
+            if !crate::images::is_wasm(&crate::images::read_head(&store.blob(&component)).unwrap_or_default())
+            {
+                return Err(RegistryError::Registry("its wasm layer is not a WebAssembly binary".into()));
+            }
+            Ok(store.tag(&name, &component)?)
+        })
+        .await;
     }
     fetch(&manifest.config.digest).await?;
     for layer in &manifest.layers {
         fetch(&layer.digest).await?;
     }
-    let stored = store.put_blob(&bytes)?;
-    if stored != digest {
-        return Err(RegistryError::Registry(format!(
-            "manifest digest {stored}, where the registry said {digest}"
-        )));
-    }
-    Ok(store.tag(&name, &stored)?)
+    off_thread(move || {
+        let stored = store.put_blob(&bytes)?;
+        if stored != digest {
+            return Err(RegistryError::Registry(format!(
+                "manifest digest {stored}, where the registry said {digest}"
+            )));
+        }
+        Ok(store.tag(&name, &stored)?)
+    })
+    .await
+}
+
+/// Store work (hashing and copying blobs, the store's lock) off the async threads.
+async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, RegistryError> + Send + 'static,
+) -> Result<T, RegistryError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|e| Err(RegistryError::Registry(format!("storing the image failed: {e}"))))
 }
 
 /// Publish a component at `reference` as a wasm artifact; returns the manifest's URL.

@@ -121,7 +121,7 @@ pub(crate) struct RuntimeInner {
     pub(crate) engine: WasmEngine,
     pub(crate) config: RuntimeConfig,
     pub(crate) cache: ComponentCache,
-    images: ImageStore,
+    pub(crate) images: ImageStore,
     pub(crate) network: Arc<NodeNetwork>,
     /// Held while this runtime lives: the one runtime of a data dir owns its OCI containers.
     owner: Option<std::fs::File>,
@@ -161,6 +161,8 @@ impl Runtime {
         match owner {
             Some(_) => {
                 crate::container::oci::end_all(&config);
+                // Roots of images removed while a container still used them.
+                images.sweep_roots();
             }
             None => tracing::warn!(
                 data_dir = %config.data_dir.display(),

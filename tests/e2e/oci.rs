@@ -156,6 +156,14 @@ fn oci_pods_from_a_registry_run_beside_wasm_pods() {
     let fetch = || get(&node_port, "/fetch?url=http://bb.default.svc.cluster.local/");
     assert!(eventually(20, || fetch().contains("served-by-busybox")), "{}", fetch());
 
+    // Three pods wanting one image at once: one pull, the others wait for it.
+    skopeo_copy(&format!("oci:{}:bb", layout.display()), &format!("docker://{reg}/demo/bb:3"), None);
+    s.k(&["create", "deployment", "three", &format!("--image={reg}/demo/bb:3"), "--replicas=3"]);
+    let waited = s.kubectl(&["wait", "--for=condition=available", "deploy/three", "--timeout=60s"]);
+    assert!(waited.status.success(), "{}", String::from_utf8_lossy(&waited.stderr));
+    let pulls = s.k(&["get", "events", "--field-selector", "reason=Pulling", "-o", "jsonpath={.items[*].message}"]);
+    assert_eq!(pulls.matches("demo/bb:3").count(), 1, "{pulls}");
+
     // An OCI container finds Services by name (the pod's search path, cluster DNS inside its
     // namespace) and reaches them: a wasm Service and an OCI one.
     let image = format!("{reg}/demo/bb:1");

@@ -143,6 +143,9 @@ pub(crate) async fn run(env: &Arc<ContainerEnv>, on_running: impl FnOnce()) -> O
         }
     };
     cleanup(env, &id, &bundle).await;
+    // The image may have been removed while this container ran on it: its root goes now.
+    let runtime = env.pod.runtime.clone();
+    let _ = tokio::task::spawn_blocking(move || runtime.images.sweep_roots()).await;
     outcome
 }
 

@@ -77,6 +77,18 @@ struct State {
     ports: HashMap<(Ipv4Addr, Proto, u16), Port>,
     next_ephemeral: HashMap<(Ipv4Addr, Proto), u16>,
     peers: HashMap<(Proto, SocketAddr), SocketAddr>,
+    /// Pods whose published TCP ports someone follows ([`NodeNetwork::watch_tcp`]).
+    tcp_watchers: HashMap<Ipv4Addr, tokio::sync::watch::Sender<()>>,
+}
+
+impl State {
+    fn ports_changed(&self, pod: Ipv4Addr, proto: Proto) {
+        if proto == Proto::Tcp
+            && let Some(watch) = self.tcp_watchers.get(&pod)
+        {
+            watch.send_replace(());
+        }
+    }
 }
 
 /// Ephemeral ports, as Linux's default `ip_local_port_range`.
@@ -243,6 +255,12 @@ impl NodeNetwork {
         s.ports.retain(|(pod, _, _), _| *pod != ip);
         s.next_ephemeral.retain(|(pod, _), _| *pod != ip);
         s.peers.retain(|_, v| v.ip() != IpAddr::V4(ip));
+        s.tcp_watchers.remove(&ip);
+    }
+
+    /// Told whenever `pod` publishes or releases a TCP port; closed when the pod leaves.
+    pub(crate) fn watch_tcp(&self, pod: Ipv4Addr) -> tokio::sync::watch::Receiver<()> {
+        self.lock().tcp_watchers.entry(pod).or_insert_with(|| tokio::sync::watch::channel(()).0).subscribe()
     }
 
     /// Every TCP port `pod` has published, with the real address behind it.
@@ -300,11 +318,16 @@ impl PodNetwork for NodeNetwork {
     }
 
     fn publish(&self, pod: Ipv4Addr, proto: Proto, port: u16, host: SocketAddr, loopback_only: bool) {
-        self.lock().ports.insert((pod, proto, port), Port::Published { host, loopback_only });
+        let mut s = self.lock();
+        s.ports.insert((pod, proto, port), Port::Published { host, loopback_only });
+        s.ports_changed(pod, proto);
     }
 
     fn release(&self, pod: Ipv4Addr, proto: Proto, port: u16) {
-        self.lock().ports.remove(&(pod, proto, port));
+        let mut s = self.lock();
+        if let Some(Port::Published { .. }) = s.ports.remove(&(pod, proto, port)) {
+            s.ports_changed(pod, proto);
+        }
     }
 
     fn route(&self, pod: Ipv4Addr, proto: Proto, to: SocketAddr) -> Result<SocketAddr, NetError> {

@@ -17,8 +17,9 @@
 //! - **in**: a container port published in the pod network is a host listener whose
 //!   connections are spliced to `podIP:PORT` inside the namespace ([`NetNs::connect`]);
 //! - **siblings**: what the pod's wasm containers listen on appears inside the namespace on
-//!   `PORT`, a listener there forwarding to the real socket ([`NetNs::join`]'s mirror), so an
-//!   OCI container reaches its wasm siblings on localhost as they reach it.
+//!   `PORT`, a listener there forwarding to the real socket ([`NetNs::join`]'s mirror, told of
+//!   each change of the pod's ports), so an OCI container reaches its wasm siblings on
+//!   localhost as they reach it.
 //!
 //! Sockets are made inside by one thread per namespace that stays in it; the async side gets
 //! them back and does all I/O on the runtime's reactor.
@@ -91,8 +92,10 @@ fn nft(netns: &str, rules: &str) -> Result<(), String> {
     }
 }
 
-/// How often the wasm containers' listeners are compared with what is mirrored.
-const MIRROR_EVERY: Duration = Duration::from_millis(100);
+/// How soon a wasm listener that could not be mirrored (its port taken inside) is tried again.
+const RETRY_EVERY: Duration = Duration::from_millis(500);
+/// How often the mirror looks whether its namespace is gone, when nothing changes.
+const CHECK_EVERY: Duration = Duration::from_secs(2);
 
 impl NetNs {
     /// A fresh namespace named `name` for the pod at `pod` that may address `ranges` (a
@@ -298,8 +301,10 @@ async fn splice_from(
 async fn mirror(ns: Weak<NetNs>, net: Arc<NodeNetwork>, pod: Ipv4Addr) {
     // port -> (real address behind it, the in-namespace listener's task)
     let mut mirrored: HashMap<u16, (SocketAddr, tokio::task::JoinHandle<()>)> = HashMap::new();
+    let mut changes = net.watch_tcp(pod);
     loop {
         let Some(netns) = ns.upgrade() else { break };
+        let mut failed = false;
         // Published first, then the namespace's own ports: an OCI port is marked as its own
         // before it is published, so it is never taken for a wasm one.
         let published = net.published_tcp(pod);
@@ -324,12 +329,18 @@ async fn mirror(ns: Weak<NetNs>, net: Arc<NodeNetwork>, pod: Ipv4Addr) {
                 }
                 // Taken inside (a container bound it without declaring it): tried again later.
                 Err(e) => {
+                    failed = true;
                     tracing::debug!(port, error = %e, "could not mirror a wasm listener into the pod's namespace")
                 }
             }
         }
         drop(netns);
-        tokio::time::sleep(MIRROR_EVERY).await;
+        // Until the pod's ports change (or, with a port still to mirror, a while); the pod
+        // leaving the network closes the watch.
+        let wait = if failed { RETRY_EVERY } else { CHECK_EVERY };
+        if let Ok(Err(_)) = tokio::time::timeout(wait, changes.changed()).await {
+            break;
+        }
     }
     for (_, (_, task)) in mirrored {
         task.abort();

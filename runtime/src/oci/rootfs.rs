@@ -45,6 +45,43 @@ pub(crate) fn unpacked(root: &Path, image: &ImageSpec) -> Result<PathBuf, String
     Ok(done)
 }
 
+/// Remove the unpacked roots under `root` whose image is gone (`present(manifest hex)` is
+/// false) — except one a container's overlay still has as its lower layer (changing the layers
+/// under a mounted overlay is not allowed): that one goes at a later sweep. Blocking.
+pub(crate) fn sweep(root: &Path, present: impl Fn(&str) -> bool) {
+    let Ok(entries) = std::fs::read_dir(root) else { return };
+    let orphans: Vec<PathBuf> = entries
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // A scratch directory (`<hex>.unpacking...`) may be an unpack in progress.
+            !name.contains('.') && !present(&name)
+        })
+        .map(|entry| entry.path())
+        .collect();
+    if orphans.is_empty() {
+        return;
+    }
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    for path in orphans {
+        if !mounts.contains(&format!("lowerdir={},", mountinfo_escaped(&path))) {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
+}
+
+/// A path as `/proc/self/mountinfo` writes it (space, tab, newline and backslash octal-escaped).
+fn mountinfo_escaped(path: &Path) -> String {
+    let mut out = String::new();
+    for c in path.to_string_lossy().chars() {
+        match c {
+            ' ' | '\t' | '\n' | '\\' => out.push_str(&format!("\\{:03o}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn open(layer: &Layer) -> std::io::Result<Box<dyn Read>> {
     use std::io::BufRead;
     let mut file = std::io::BufReader::new(std::fs::File::open(&layer.path)?);

@@ -434,3 +434,22 @@ async fn seccomp_profiles_refuse_what_they_list() {
     assert!(logs.contains("made-a-namespace") && !logs.contains("made-a-dir"), "{logs}");
     assert!(logs.contains("Permission denied"), "the profile's errno: {logs}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_images_root_goes_once_no_container_runs_on_it() {
+    let t = TestRuntime::new();
+    let image = busybox(&t, &["/bin/sleep"]);
+    let root = t.dir.path().join("oci/rootfs").join(image.digest.strip_prefix("sha256:").unwrap());
+    let c = container("c", &image, Some(&["/bin/sleep", "1000"]));
+    let handle = t.rt.start_pod(pod("sleeper", vec![c]), StartOptions::default()).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !matches!(handle.status().containers[0].state, wasmkube_runtime::ContainerState::Running { .. }) {
+        assert!(std::time::Instant::now() < deadline, "{:#?}", handle.status());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(root.is_dir());
+    t.rt.images().remove("bb:1").unwrap();
+    assert!(root.is_dir(), "kept while the container's overlay is on it");
+    handle.stop(Duration::from_millis(100)).await;
+    assert!(!root.exists(), "removed with the last container on it");
+}

@@ -106,6 +106,9 @@ pub(crate) struct Inner {
     pub(crate) ips: Mutex<Ipam>,
     /// Running pods' runtime status, by pod uid (for logs and probes).
     pub(crate) pods: Mutex<HashMap<String, tokio::sync::watch::Receiver<wasmkube_runtime::PodStatus>>>,
+    /// One pull at a time per image reference: pods that want an image being pulled wait for
+    /// that pull instead of fetching it again.
+    pub(crate) pulling: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl NodeAgent {
@@ -115,7 +118,15 @@ impl NodeAgent {
         let ips = Mutex::new(Ipam::new(config.pod_cidr));
         runtime.network().set_virtual_ranges(&[config.pod_cidr, api.service_cidr().network()]);
         runtime.network().set_pod_dns(Arc::new(dns::InPod(Arc::downgrade(runtime.network()))));
-        let inner = Arc::new(Inner { api, runtime, config, events, ips, pods: Mutex::default() });
+        let inner = Arc::new(Inner {
+            api,
+            runtime,
+            config,
+            events,
+            ips,
+            pods: Mutex::default(),
+            pulling: Mutex::default(),
+        });
         let agent = NodeAgent { inner };
         tokio::spawn(register::run(agent.clone()));
         tokio::spawn(sync::run(agent.clone()));

@@ -248,7 +248,7 @@ impl Worker {
                 _ => local.is_err(),
             };
             if pull {
-                let pulled = self.pull(&spec, &c.name, reference).await;
+                let pulled = self.pull(&spec, &c.name, reference, policy == "Always").await;
                 // `Always` with a registry is a credential check too (as with upstream's
                 // AlwaysPullImages): a failed pull fails even with a copy on the node.
                 if let Err(message) = pulled
@@ -365,8 +365,44 @@ impl Worker {
     }
 
     /// Pull `reference` from its registry with the pod's pull secrets, as the kubelet does
-    /// (events `Pulling`, then `Pulled` or `Failed`).
+    /// (events `Pulling`, then `Pulled` or `Failed`). Pulls of one reference take turns; one
+    /// that waited for another pod's finds the image there (unless `always`, which checks the
+    /// pod's own access to the registry each time).
     async fn pull(
+        &self,
+        spec: &k8s_openapi::api::core::v1::PodSpec,
+        container: &str,
+        reference: &str,
+        always: bool,
+    ) -> Result<(), String> {
+        let gate = {
+            let mut pulling =
+                self.agent.inner.pulling.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            pulling.entry(reference.to_string()).or_default().clone()
+        };
+        let t0 = std::time::Instant::now();
+        let turn = gate.lock().await;
+        let result = if !always && self.agent.inner.runtime.images().resolve(reference).is_ok() {
+            let message = format!(
+                "Successfully pulled image \"{reference}\" in {:.3}s (pulled for another pod meanwhile)",
+                t0.elapsed().as_secs_f64()
+            );
+            let path = container_path(&self.pod, container);
+            self.agent.inner.events.container_event(&self.pod, &path, EventType::Normal, "Pulled", message);
+            Ok(())
+        } else {
+            self.pull_now(spec, container, reference).await
+        };
+        drop(turn);
+        let mut pulling = self.agent.inner.pulling.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Nobody else waits (the map's reference and ours are the only ones): forget the gate.
+        if Arc::strong_count(&gate) == 2 {
+            pulling.remove(reference);
+        }
+        result
+    }
+
+    async fn pull_now(
         &self,
         spec: &k8s_openapi::api::core::v1::PodSpec,
         container: &str,
