@@ -161,7 +161,8 @@ fn oci_pods_from_a_registry_run_beside_wasm_pods() {
     s.k(&["create", "deployment", "three", &format!("--image={reg}/demo/bb:3"), "--replicas=3"]);
     let waited = s.kubectl(&["wait", "--for=condition=available", "deploy/three", "--timeout=60s"]);
     assert!(waited.status.success(), "{}", String::from_utf8_lossy(&waited.stderr));
-    let pulls = s.k(&["get", "events", "--field-selector", "reason=Pulling", "-o", "jsonpath={.items[*].message}"]);
+    let pulls =
+        s.k(&["get", "events", "--field-selector", "reason=Pulling", "-o", "jsonpath={.items[*].message}"]);
     assert_eq!(pulls.matches("demo/bb:3").count(), 1, "{pulls}");
 
     // An OCI container finds Services by name (the pod's search path, cluster DNS inside its

@@ -340,6 +340,7 @@ impl Created {
         // second in case one was missed).
         let mut sigchld = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::child()).ok();
         let exited = async {
+            let mut not_ours_since = None;
             loop {
                 let options = rustix::process::WaitIdOptions::EXITED | rustix::process::WaitIdOptions::NOHANG;
                 match rustix::process::waitid(rustix::process::WaitId::PidFd(self.pidfd.as_fd()), options) {
@@ -351,6 +352,15 @@ impl Created {
                         );
                     }
                     Ok(None) => {}
+                    // Not our child yet: crun's init has an intermediate parent that exits just
+                    // after crun does, and only then is the init handed to us, its subreaper.
+                    Err(rustix::io::Errno::CHILD)
+                        if not_ours_since.get_or_insert_with(std::time::Instant::now).elapsed()
+                            < Duration::from_secs(5) =>
+                    {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        continue;
+                    }
                     Err(_) => return None,
                 }
                 match sigchld.as_mut() {

@@ -114,6 +114,15 @@ fn busybox(t: &TestRuntime, entrypoint: &[&str]) -> ImageSpec {
     image
 }
 
+/// Wait (at most 20 s) until the pod's first container runs.
+async fn first_running(handle: &wasmkube_runtime::PodHandle) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !matches!(handle.status().containers[0].state, wasmkube_runtime::ContainerState::Running { .. }) {
+        assert!(std::time::Instant::now() < deadline, "{:#?}", handle.status());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn container(name: &str, image: &ImageSpec, command: Option<&[&str]>) -> ContainerSpec {
     let mut c = command_spec(name, image);
     c.overrides.command = command.map(|c| c.iter().map(|s| s.to_string()).collect());
@@ -169,11 +178,7 @@ async fn crun_runs_the_same_containers() {
 
     let sleeper = container("s", &image, Some(&["/bin/sleep", "1000"]));
     let handle = t.rt.start_pod(pod("crun-stop", vec![sleeper]), StartOptions::default()).unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !matches!(handle.status().containers[0].state, wasmkube_runtime::ContainerState::Running { .. }) {
-        assert!(std::time::Instant::now() < deadline, "{:#?}", handle.status());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    first_running(&handle).await;
     let status = handle.stop(Duration::from_millis(200)).await;
     assert_eq!(status.containers[0].state.exit_code(), Some(137), "{status:#?}");
 }
@@ -442,11 +447,7 @@ async fn a_removed_images_root_goes_once_no_container_runs_on_it() {
     let root = t.dir.path().join("oci/rootfs").join(image.digest.strip_prefix("sha256:").unwrap());
     let c = container("c", &image, Some(&["/bin/sleep", "1000"]));
     let handle = t.rt.start_pod(pod("sleeper", vec![c]), StartOptions::default()).unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while !matches!(handle.status().containers[0].state, wasmkube_runtime::ContainerState::Running { .. }) {
-        assert!(std::time::Instant::now() < deadline, "{:#?}", handle.status());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    first_running(&handle).await;
     assert!(root.is_dir());
     t.rt.images().remove("bb:1").unwrap();
     assert!(root.is_dir(), "kept while the container's overlay is on it");
