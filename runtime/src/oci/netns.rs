@@ -74,22 +74,33 @@ fn ruleset(pod: Ipv4Addr) -> String {
     )
 }
 
-fn nft(netns: &str, rules: &str) -> Result<(), String> {
+/// Run `cmd` with `input` on its stdin (blocking); the error names `what`.
+fn piped(cmd: &mut Command, input: &str, what: &str) -> Result<(), String> {
     use std::io::Write;
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", netns, "nft", "-f", "-"])
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("running ip netns exec (iproute2): {e}"))?;
-    child.stdin.take().expect("piped").write_all(rules.as_bytes()).map_err(|e| format!("nft: {e}"))?;
-    let out = child.wait_with_output().map_err(|e| format!("nft: {e}"))?;
+        .map_err(|e| format!("running {what}: {e}"))?;
+    child.stdin.take().expect("piped").write_all(input.as_bytes()).map_err(|e| format!("{what}: {e}"))?;
+    let out = child.wait_with_output().map_err(|e| format!("{what}: {e}"))?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!("nft (nftables) in {netns}: {}", String::from_utf8_lossy(&out.stderr).trim()))
+        Err(format!("{what}: {}", String::from_utf8_lossy(&out.stderr).trim()))
     }
+}
+
+/// Set the namespace up, from a thread inside it (its children start inside too): loopback
+/// up with the pod's addresses and local routes (one `ip -batch`), then the redirect (`nft`).
+fn configure(pod: Ipv4Addr, ranges: &[(Ipv4Addr, u8)]) -> Result<(), String> {
+    let mut batch = format!("link set lo up\naddr add {pod}/32 dev lo\naddr add {DNS_ADDR}/32 dev lo\n");
+    for (net, prefix) in ranges {
+        batch.push_str(&format!("route add local {net}/{prefix} dev lo\n"));
+    }
+    piped(Command::new("ip").args(["-batch", "-"]), &batch, "ip (iproute2)")?;
+    piped(Command::new("nft").args(["-f", "-"]), &ruleset(pod), "nft (nftables)")
 }
 
 /// How soon a wasm listener that could not be mirrored (its port taken inside) is tried again.
@@ -105,7 +116,15 @@ impl NetNs {
             let _ = ip(&["netns", "delete", name]);
         }
         ip(&["netns", "add", name])?;
-        let made = Self::configure(name, pod, ranges).and_then(|()| Self::enter(name));
+        let ranges = ranges.to_vec();
+        let made = Self::enter(name).and_then(|jobs| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            jobs.send(Box::new(move || {
+                let _ = tx.send(configure(pod, &ranges));
+            }))
+            .map_err(|_| "the pod's namespace thread ended".to_string())?;
+            rx.recv().unwrap_or_else(|_| Err("the pod's namespace thread ended".into())).map(|()| jobs)
+        });
         match made {
             Ok(jobs) => Ok(NetNs {
                 name: name.to_string(),
@@ -119,17 +138,6 @@ impl NetNs {
                 Err(e)
             }
         }
-    }
-
-    fn configure(name: &str, pod: Ipv4Addr, ranges: &[(Ipv4Addr, u8)]) -> Result<(), String> {
-        ip(&["-n", name, "link", "set", "lo", "up"])?;
-        for own in [pod, DNS_ADDR] {
-            ip(&["-n", name, "addr", "add", &format!("{own}/32"), "dev", "lo"])?;
-        }
-        for (net, prefix) in ranges {
-            ip(&["-n", name, "route", "add", "local", &format!("{net}/{prefix}"), "dev", "lo"])?;
-        }
-        nft(name, &ruleset(pod))
     }
 
     /// Start the thread that lives inside the namespace.
