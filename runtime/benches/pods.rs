@@ -9,9 +9,13 @@
 //! - memory: resident (RSS, and PSS from smaps_rollup) growth per idle `http-hello` pod and per
 //!   idle `kv` pod.
 //!
-//! Prints a Markdown table for docs/BENCHMARKS.md. `cargo bench -p wasmkube-runtime --bench pods`
+//! Prints a Markdown table (and records its figures for `tests/bench.sh`). `cargo bench -p wasmkube-runtime --bench pods`
 //! (`-- --quick` for a smoke run, `-- --pods 10000` for a density run). Figures, not assertions.
 
+#[path = "../../server/cli/benches/support/record.rs"]
+mod record;
+
+use record::record;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -270,6 +274,16 @@ fn main() {
             format!("`http-hello` pod start -> first HTTP answer, p50 / p99 (ms, {n} pods)"),
             format!("{:.2} / {:.2}", pct(&lat, 0.5), pct(&lat, 0.99)),
         ));
+        let (rss, pss) =
+            ((after.0 - before.0) as f64 / n as f64, after.1.saturating_sub(before.1) as f64 / n as f64);
+        let more = serde_json::json!({"pss": pss, "goal": "< 100 KiB"});
+        record(
+            "Density",
+            &format!("runtime memory per idle http-hello pod, RSS ({n} pods)"),
+            "KiB",
+            rss,
+            more,
+        );
         rows.push((
             format!("memory per idle `http-hello` pod, RSS / PSS (KiB, {n} pods)"),
             format!(
@@ -302,6 +316,12 @@ fn main() {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
         let after = memory_kib();
+        let (rss, pss) = (
+            (after.0 - before.0) as f64 / kv_n as f64,
+            after.1.saturating_sub(before.1) as f64 / kv_n as f64,
+        );
+        let more = serde_json::json!({"pss": pss});
+        record("Density", &format!("runtime memory per idle kv pod, RSS ({kv_n} pods)"), "KiB", rss, more);
         rows.push((
             format!("memory per idle `kv` pod, RSS / PSS (KiB, {kv_n} pods)"),
             format!(

@@ -66,11 +66,7 @@ impl PodContext {
         if let Some(ns) = slot.as_ref() {
             return Ok(ns.clone());
         }
-        let ns = Arc::new(crate::oci::netns::NetNs::create(
-            &format!("wk-{}", self.spec.uid),
-            self.spec.pod_ip,
-            &self.runtime.network.addressable(),
-        )?);
+        let ns = Arc::new(self.runtime.netns_pool.take(&self.runtime.network.addressable())?);
         *slot = Some(ns.clone());
         Ok(ns)
     }

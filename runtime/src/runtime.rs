@@ -46,6 +46,10 @@ pub struct RuntimeConfig {
     /// The OCI runtime binary that runs container images (`runc`, or `crun`).
     #[serde(default = "default_oci_runtime")]
     pub oci_runtime: PathBuf,
+    /// How many OCI pod network namespaces are kept made ahead, once OCI pods run (0: each is
+    /// made when its pod starts).
+    #[serde(default)]
+    pub netns_ahead: usize,
 }
 
 fn default_oci_runtime() -> PathBuf {
@@ -85,6 +89,7 @@ impl RuntimeConfig {
             egress: EgressPolicy::default(),
             restart_backoff: RestartBackoff::default(),
             oci_runtime: default_oci_runtime(),
+            netns_ahead: 0,
         }
     }
 }
@@ -127,6 +132,8 @@ pub(crate) struct RuntimeInner {
     owner: Option<std::fs::File>,
     /// Set once its containers are being ended for good: no OCI container starts after that.
     pub(crate) ending: std::sync::atomic::AtomicBool,
+    /// OCI pods' network namespaces, some made ahead.
+    pub(crate) netns_pool: Arc<crate::oci::netns::Pool>,
 }
 
 impl Runtime {
@@ -170,8 +177,18 @@ impl Runtime {
             ),
         }
         let ending = Default::default();
+        let netns_pool = Arc::new(crate::oci::netns::Pool::new(&config.data_dir, config.netns_ahead));
         Ok(Runtime {
-            inner: Arc::new(RuntimeInner { engine, config, cache, images, network, owner, ending }),
+            inner: Arc::new(RuntimeInner {
+                engine,
+                config,
+                cache,
+                images,
+                network,
+                owner,
+                ending,
+                netns_pool,
+            }),
         })
     }
 
@@ -179,6 +196,7 @@ impl Runtime {
     /// wasm pods end with its process. Blocking. Only the runtime that owns the data dir does.
     pub fn end_containers(&self) {
         self.inner.ending.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.inner.netns_pool.close();
         if self.inner.owner.is_some() {
             // A start already past the check may have been creating its container meanwhile.
             if crate::container::oci::end_all(&self.inner.config) > 0 {

@@ -1,13 +1,11 @@
-//! The network namespace the OCI containers of one pod share, owned by the runtime: created
-//! with the pod's first OCI container, deleted with the pod. It has loopback and nothing else —
-//! no other interface, no route out, no address of the host — and it is joined to the pod
-//! network by the node agent's own sockets inside it:
-//! - **its addresses**: the pod IP and [`DNS_ADDR`] on loopback, so the containers see the pod
-//!   IP as their own and `/etc/hosts` is true;
+//! The network namespace the OCI containers of one pod share, owned by the runtime: taken with
+//! the pod's first OCI container, deleted with the pod. It has loopback and nothing else — no
+//! other interface, no route out, no address of the host — and it is joined to the pod network
+//! by the node agent's own sockets inside it:
 //! - **out, to the cluster**: the networks a pod may address (the cluster's virtual ranges and
-//!   what egress allows) are *local* routes inside the namespace, and an nftables rule there
-//!   redirects every TCP connect to them to our listener at `127.0.0.1:15001` (as Istio's
-//!   sidecar does). We read the original destination (`SO_ORIGINAL_DST`) and route it as a wasm
+//!   what egress allows) are *local* routes inside the namespace — so the pod IP is an address
+//!   the containers can bind, as any in those ranges — and an nftables rule there redirects
+//!   every TCP connect to them to our listener at `127.0.0.1:15001` (as Istio's sidecar does). We read the original destination (`SO_ORIGINAL_DST`) and route it as a wasm
 //!   guest's connect is routed ([`PodNetwork::route`]: Service load balancing, NetworkPolicy,
 //!   egress), then splice. No packet to a virtual address exists outside the namespace, and
 //!   nothing can leave it except through us;
@@ -15,14 +13,16 @@
 //!   node agent's server on sockets made here ([`crate::network::PodDns`]) — and the
 //!   containers' `resolv.conf` points there with the pod's search path;
 //! - **in**: a container port published in the pod network is a host listener whose
-//!   connections are spliced to `podIP:PORT` inside the namespace ([`NetNs::connect`]);
+//!   connections are spliced to `127.0.0.1:PORT` inside the namespace ([`NetNs::connect`]); a
+//!   container's connect to its own pod IP comes back in the same way;
 //! - **siblings**: what the pod's wasm containers listen on appears inside the namespace on
 //!   `PORT`, a listener there forwarding to the real socket ([`NetNs::join`]'s mirror, told of
 //!   each change of the pod's ports), so an OCI container reaches its wasm siblings on
 //!   localhost as they reach it.
 //!
 //! Sockets are made inside by one thread per namespace that stays in it; the async side gets
-//! them back and does all I/O on the runtime's reactor.
+//! them back and does all I/O on the runtime's reactor. Nothing in a namespace depends on its
+//! pod until it is joined, so a [`Pool`] makes them ahead of the pods that will need them.
 //!
 //! Absent: UDP to Services and pods (other than DNS) from OCI containers; port 15001 inside the
 //! pod is ours.
@@ -48,7 +48,6 @@ type Job = Box<dyn FnOnce() + Send>;
 #[derive(Debug)]
 pub(crate) struct NetNs {
     name: String,
-    pod: Ipv4Addr,
     /// Ports the OCI containers serve themselves (published from inside): never mirrored in.
     own: Mutex<HashSet<u16>>,
     /// To the thread that lives inside the namespace and makes its sockets.
@@ -66,11 +65,21 @@ fn ip(args: &[&str]) -> Result<(), String> {
     }
 }
 
-/// The nftables ruleset inside the namespace: TCP to anything but the pod itself goes to us.
-fn ruleset(pod: Ipv4Addr) -> String {
+/// Delete the named namespace as `ip netns delete` does — detach its bind mount, remove the
+/// file — without a process: microseconds, so a stopping node ends hundreds at once. The
+/// namespace itself goes when its last user (a container, our thread) does.
+pub(crate) fn delete(name: &str) -> io::Result<()> {
+    let path = PathBuf::from("/run/netns").join(name);
+    rustix::mount::unmount(&path, rustix::mount::UnmountFlags::DETACH)?;
+    std::fs::remove_file(&path)
+}
+
+/// The nftables ruleset inside the namespace: TCP to anything but loopback and the DNS address
+/// goes to us.
+fn ruleset() -> String {
     format!(
         "table ip wasmkube {{\n  chain output {{\n    type nat hook output priority -100; policy accept;\n    \
-         meta l4proto tcp ip daddr != {{ 127.0.0.0/8, {pod}, {DNS_ADDR} }} redirect to :{INTERCEPT_PORT}\n  }}\n}}\n"
+         meta l4proto tcp ip daddr != {{ 127.0.0.0/8, {DNS_ADDR} }} redirect to :{INTERCEPT_PORT}\n  }}\n}}\n"
     )
 }
 
@@ -93,14 +102,14 @@ fn piped(cmd: &mut Command, input: &str, what: &str) -> Result<(), String> {
 }
 
 /// Set the namespace up, from a thread inside it (its children start inside too): loopback
-/// up with the pod's addresses and local routes (one `ip -batch`), then the redirect (`nft`).
-fn configure(pod: Ipv4Addr, ranges: &[(Ipv4Addr, u8)]) -> Result<(), String> {
-    let mut batch = format!("link set lo up\naddr add {pod}/32 dev lo\naddr add {DNS_ADDR}/32 dev lo\n");
+/// up with the DNS address and the local routes (one `ip -batch`), then the redirect (`nft`).
+fn configure(ranges: &[(Ipv4Addr, u8)]) -> Result<(), String> {
+    let mut batch = format!("link set lo up\naddr add {DNS_ADDR}/32 dev lo\n");
     for (net, prefix) in ranges {
         batch.push_str(&format!("route add local {net}/{prefix} dev lo\n"));
     }
     piped(Command::new("ip").args(["-batch", "-"]), &batch, "ip (iproute2)")?;
-    piped(Command::new("nft").args(["-f", "-"]), &ruleset(pod), "nft (nftables)")
+    piped(Command::new("nft").args(["-f", "-"]), &ruleset(), "nft (nftables)")
 }
 
 /// How soon a wasm listener that could not be mirrored (its port taken inside) is tried again.
@@ -109,32 +118,28 @@ const RETRY_EVERY: Duration = Duration::from_millis(500);
 const CHECK_EVERY: Duration = Duration::from_secs(2);
 
 impl NetNs {
-    /// A fresh namespace named `name` for the pod at `pod` that may address `ranges` (a
-    /// leftover of that name, from a crash, is replaced). Blocking.
-    pub(crate) fn create(name: &str, pod: Ipv4Addr, ranges: &[(Ipv4Addr, u8)]) -> Result<NetNs, String> {
+    /// A fresh namespace named `name` whose pod may address `ranges` (a leftover of that name,
+    /// from a crash, is replaced). Blocking.
+    fn create(name: &str, ranges: &[(Ipv4Addr, u8)]) -> Result<NetNs, String> {
         if std::path::Path::new("/run/netns").join(name).exists() {
-            let _ = ip(&["netns", "delete", name]);
+            let _ = delete(name);
         }
         ip(&["netns", "add", name])?;
         let ranges = ranges.to_vec();
         let made = Self::enter(name).and_then(|jobs| {
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
             jobs.send(Box::new(move || {
-                let _ = tx.send(configure(pod, &ranges));
+                let _ = tx.send(configure(&ranges));
             }))
             .map_err(|_| "the pod's namespace thread ended".to_string())?;
             rx.recv().unwrap_or_else(|_| Err("the pod's namespace thread ended".into())).map(|()| jobs)
         });
         match made {
-            Ok(jobs) => Ok(NetNs {
-                name: name.to_string(),
-                pod,
-                own: Mutex::default(),
-                jobs,
-                joined: Default::default(),
-            }),
+            Ok(jobs) => {
+                Ok(NetNs { name: name.to_string(), own: Mutex::default(), jobs, joined: Default::default() })
+            }
             Err(e) => {
-                let _ = ip(&["netns", "delete", name]);
+                let _ = delete(name);
                 Err(e)
             }
         }
@@ -200,7 +205,7 @@ impl NetNs {
         tokio::net::TcpListener::from_std(listener)
     }
 
-    /// A TCP connection to `podIP:port` inside the namespace.
+    /// A TCP connection to `127.0.0.1:port` inside the namespace.
     pub(crate) async fn connect(&self, port: u16) -> io::Result<tokio::net::TcpStream> {
         use rustix::net::{AddressFamily, SocketFlags, SocketType};
         let fd = self
@@ -210,7 +215,7 @@ impl NetNs {
             })
             .await?;
         let socket = tokio::net::TcpSocket::from_std_stream(std::net::TcpStream::from(fd));
-        socket.connect(SocketAddr::from((self.pod, port))).await
+        socket.connect(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await
     }
 
     /// An OCI container of the pod serves `port` (published in the pod network from inside).
@@ -226,7 +231,7 @@ impl NetNs {
     /// Join the namespace to the pod network (once, before its first container starts):
     /// redirected connects routed, cluster DNS answering, the wasm listeners mirrored in. All
     /// of it ends when the namespace is dropped.
-    pub(crate) async fn join(self: &Arc<Self>, net: &Arc<NodeNetwork>) -> Result<(), String> {
+    pub(crate) async fn join(self: &Arc<Self>, net: &Arc<NodeNetwork>, pod: Ipv4Addr) -> Result<(), String> {
         self.joined
             .get_or_try_init(|| async {
                 let mut tasks = Vec::new();
@@ -234,7 +239,7 @@ impl NetNs {
                     .listen(SocketAddr::from((Ipv4Addr::LOCALHOST, INTERCEPT_PORT)))
                     .await
                     .map_err(|e| format!("listening for the pod's connects: {e}"))?;
-                tasks.push(tokio::spawn(route_out(redirected, net.clone(), self.pod)).abort_handle());
+                tasks.push(tokio::spawn(route_out(redirected, net.clone(), pod)).abort_handle());
                 if let Some(dns) = net.pod_dns() {
                     let at = SocketAddr::from((DNS_ADDR, 53));
                     let udp = self
@@ -249,7 +254,7 @@ impl NetNs {
                     tasks.push(dns.serve(udp, tcp).abort_handle());
                 }
                 // The mirror ends by itself (with its listeners) once the namespace is gone.
-                tokio::spawn(mirror(Arc::downgrade(self), net.clone(), self.pod));
+                tokio::spawn(mirror(Arc::downgrade(self), net.clone(), pod));
                 Ok(tasks)
             })
             .await
@@ -368,8 +373,112 @@ impl Drop for NetNs {
         for task in self.joined.get().into_iter().flatten() {
             task.abort();
         }
-        if let Err(e) = ip(&["netns", "delete", &self.name]) {
+        // Already gone if the node ended everything of its data dir (`end_all`).
+        if self.path().exists()
+            && let Err(e) = delete(&self.name)
+        {
             tracing::warn!(netns = %self.name, error = %e, "could not delete a pod's network namespace");
+        }
+    }
+}
+
+/// The networks a pod may address, as (address, prefix).
+type Ranges = Vec<(Ipv4Addr, u8)>;
+
+/// Namespaces made ahead of the pods that will need them: making one (`ip netns add`, its
+/// configuration, its thread: ~10 ms) is most of an OCI pod's start beyond the OCI runtime
+/// itself, and nothing in it depends on the pod. Every namespace of a data dir is named
+/// `wk-<data dir hash>-N`, so what a crash left is found ([`Pool::prefix`]).
+#[derive(Debug)]
+pub(crate) struct Pool {
+    prefix: String,
+    /// How many are kept ready (0: none are made ahead; also once closed).
+    size: std::sync::atomic::AtomicUsize,
+    /// Ready ones, with the ranges they were made for.
+    ready: Mutex<Vec<(Ranges, NetNs)>>,
+    filling: std::sync::atomic::AtomicBool,
+    made: std::sync::atomic::AtomicU64,
+}
+
+impl Pool {
+    pub(crate) fn new(data_dir: &std::path::Path, size: usize) -> Pool {
+        Pool {
+            prefix: Self::prefix(data_dir),
+            size: size.into(),
+            ready: Mutex::default(),
+            filling: Default::default(),
+            made: Default::default(),
+        }
+    }
+
+    /// The start of the names of a data dir's namespaces.
+    pub(crate) fn prefix(data_dir: &std::path::Path) -> String {
+        let hash = crate::images::sha256_hex(data_dir.as_os_str().as_encoded_bytes());
+        format!("wk-{}-", &hash[..8])
+    }
+
+    fn fresh(&self, ranges: &[(Ipv4Addr, u8)]) -> Result<NetNs, String> {
+        let n = self.made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        NetNs::create(&format!("{}{}-{n}", self.prefix, std::process::id()), ranges)
+    }
+
+    /// A namespace for a pod that may address `ranges` (blocking): a ready one if there is, else
+    /// one made now; then the pool is refilled in the background.
+    pub(crate) fn take(self: &Arc<Self>, ranges: &[(Ipv4Addr, u8)]) -> Result<NetNs, String> {
+        let ready = {
+            let mut ready = self.ready.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            ready.iter().position(|(r, _)| r == ranges).map(|i| ready.swap_remove(i).1)
+        };
+        let ns = match ready {
+            Some(ns) => ns,
+            None => self.fresh(ranges)?,
+        };
+        self.refill(ranges.to_vec());
+        Ok(ns)
+    }
+
+    /// Make no more ahead and delete the ready ones (the node is stopping). Blocking.
+    pub(crate) fn close(&self) {
+        self.size.store(0, std::sync::atomic::Ordering::SeqCst);
+        let ready =
+            std::mem::take(&mut *self.ready.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        drop(ready);
+    }
+
+    fn refill(self: &Arc<Self>, ranges: Ranges) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.size.load(SeqCst) == 0 || self.filling.swap(true, SeqCst) {
+            return;
+        }
+        let pool = self.clone();
+        let filler = move || {
+            loop {
+                let have = {
+                    let mut ready = pool.ready.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    // Made for ranges that changed since: of no use any more.
+                    ready.retain(|(r, _)| *r == ranges);
+                    ready.len()
+                };
+                if have >= pool.size.load(SeqCst) {
+                    break;
+                }
+                match pool.fresh(&ranges) {
+                    Ok(ns) => pool
+                        .ready
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push((ranges.clone(), ns)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not make a network namespace ahead");
+                        break;
+                    }
+                }
+            }
+            pool.filling.store(false, SeqCst);
+        };
+        if let Err(e) = std::thread::Builder::new().name("netns-pool".into()).spawn(filler) {
+            tracing::warn!(error = %e, "could not start filling the network namespace pool");
+            self.filling.store(false, SeqCst);
         }
     }
 }

@@ -144,6 +144,8 @@ fn start_node(args: &ServerArgs, api: Api) -> anyhow::Result<NodeAgent> {
     let mut config = RuntimeConfig::new(&args.data_dir);
     config.allow_host_path = args.allow_host_path;
     config.oci_runtime = args.oci_runtime.clone();
+    // Two OCI pod network namespaces made ahead, once OCI pods run: ~10 ms off each start.
+    config.netns_ahead = 2;
     config.egress =
         args.allow_egress.iter().fold(config.egress, |policy, (ip, prefix)| policy.allow(*ip, *prefix));
     let runtime = Runtime::new(WasmEngine::for_this_machine()?, config)?;
