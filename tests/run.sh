@@ -44,10 +44,5 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 say "cargo test"
 cargo test --workspace --locked
 
-say "benchmarks in quick mode (checks the harnesses run; figures are not judged)"
-cargo bench -p wasmkube --bench api --profile dev --locked -- --quick
-cargo bench -p wasmkube-runtime --bench pods --profile dev --locked -- --quick
-cargo bench -p wasmkube --bench cluster --profile dev --locked -- --quick
-cargo bench -p wasmkube --bench network --profile dev --locked -- --quick
-cargo bench -p wasmkube --bench oci --profile dev --locked -- --quick
-cargo bench -p wasmkube-scheduler --bench scheduler --profile dev --locked -- --quick
+say "benchmark harness in quick mode (checks it runs and writes its tables; figures are not judged)"
+bash tests/bench.sh --quick

@@ -9,13 +9,15 @@
 //! Pods are bound to a node that does not exist, so neither the scheduler nor the node agent
 //! does any work: this measures the API and its store alone.
 //!
-//! Prints a Markdown table for docs/BENCHMARKS.md. Run: `cargo bench -p wasmkube --bench api`
+//! Prints a Markdown table (and records its figures for `tests/bench.sh`). Run: `cargo bench -p wasmkube --bench api`
 //! (`-- --quick` for a short smoke run). Figures, never assertions: these machines are shared.
 
 mod support;
 
+use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::record::{merged, record, spread};
 use support::{BIN, Conn, percentile, rss_kib, start_server};
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::Mutex;
@@ -175,9 +177,18 @@ fn main() {
             for round in 0..rounds {
                 r.push(creates_per_second(&addr, clients, n, round).await);
             }
+            let row = summary(&mut r);
+            let goal = if clients == 32 { json!({"goal": ">= 5,000"}) } else { json!({}) };
+            record(
+                "API",
+                &format!("durable pod creates/s, {clients} client(s)"),
+                "creates/s",
+                percentile(&r, 0.5),
+                merged(&[spread(&r), json!({"better": "higher"}), goal]),
+            );
             rows.push((
                 format!("durable pod creates/s, {clients} client(s) (min / median / max of {rounds})"),
-                summary(&mut r),
+                row,
             ));
         }
         let mut c = Conn::open(&addr).await;
@@ -188,6 +199,9 @@ fn main() {
         let mut c = Conn::open(&addr).await;
         c.request("POST", "/api/v1/namespaces", r#"{"metadata":{"name":"watched"}}"#).await;
         let lat = latency_at_fixed_rate(&addr, 1000, if quick { 1 } else { 5 }).await;
+        let p = |v: &[f64], q: f64| percentile(v, q);
+        let more = merged(&[spread(&lat), json!({"p50": p(&lat, 0.5), "goal": "< 10 ms"})]);
+        record("API", "merge-patch latency at 1,000 writes/s, p99", "ms", p(&lat, 0.99), more);
         rows.push((
             "merge-patch latency at 1,000 writes/s, p50 (ms)".into(),
             format!("{:.2}", percentile(&lat, 0.5)),
@@ -198,6 +212,8 @@ fn main() {
         ));
         let watchers = if quick { 50 } else { 1000 };
         let d = watch_delivery(&addr, watchers, if quick { 5 } else { 50 }).await;
+        let more = merged(&[spread(&d), json!({"p50": p(&d, 0.5), "goal": "< 50 ms"})]);
+        record("API", &format!("write -> watch event, {watchers} watchers, p99"), "ms", p(&d, 0.99), more);
         rows.push((
             format!("write -> watch event delay, {watchers} watchers, p50 (ms)"),
             format!("{:.2}", percentile(&d, 0.5)),
@@ -219,6 +235,30 @@ fn main() {
         "wasmkube binary size (MiB, this build profile)".into(),
         format!("{:.1}", bin_size as f64 / 1048576.0),
     ));
+    let ready_ms = server.ready_after.as_secs_f64() * 1000.0;
+    record("Footprint", "server start -> /readyz", "ms", ready_ms, json!({"goal": "< 300 ms"}));
+    record(
+        "Footprint",
+        "server idle RSS, no pods",
+        "MiB",
+        idle_rss as f64 / 1024.0,
+        json!({"goal": "< 40 MB"}),
+    );
+    let mib = |bytes: u64| bytes as f64 / 1048576.0;
+    record("Footprint", "wasmkube binary (server and CLI in one), as built", "MiB", mib(bin_size), json!({}));
+    // What one would ship: without the line tables kept for backtraces.
+    let stripped = std::env::temp_dir().join(format!("wasmkube-stripped-{}", std::process::id()));
+    if std::process::Command::new("strip")
+        .arg("-o")
+        .arg(&stripped)
+        .arg(BIN)
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        let size = std::fs::metadata(&stripped).map(|m| m.len()).unwrap_or(0);
+        record("Footprint", "wasmkube binary, stripped", "MiB", mib(size), json!({}));
+        let _ = std::fs::remove_file(&stripped);
+    }
     println!("| measure | value |\n|---|---|");
     for (k, v) in rows {
         println!("| {k} | {v} |");

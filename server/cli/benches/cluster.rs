@@ -11,7 +11,9 @@
 
 mod support;
 
+use serde_json::json;
 use std::time::{Duration, Instant};
+use support::record::{merged, record, spread};
 use support::{
     BIN, Conn, namespace, percentile, rss_kib, start_latency, start_server, wait_running, watch_running,
 };
@@ -82,6 +84,14 @@ fn main() {
         println!("|---|---|---|---|---|");
         for &n in sizes {
             let v = start_latency(&server.addr, n, "start", pod).await;
+            let what = format!("wasm http-hello pod, create -> Running, {n} pod(s) created in a row");
+            record("Pod start", &format!("{what}, p50"), "ms", percentile(&v, 0.5), spread(&v));
+            let goal = json!({"goal": "< 10 ms"});
+            record("Pod start", &format!("{what}, p99"), "ms", percentile(&v, 0.99), merged(&[spread(&v), goal]));
+            if n >= 100 {
+                let rss = rss_kib(server.child.id()) as f64 / 1024.0;
+                record("Footprint", &format!("server RSS with {n}+ pods Running"), "MiB", rss, json!({}));
+            }
             println!(
                 "| pod start, create -> Running on a watch (ms) | {n} | {:.2} | {:.2} | {:.2} |",
                 percentile(&v, 0.5),
@@ -90,6 +100,13 @@ fn main() {
             );
         }
         if let Some((took, grew)) = density(&server.addr, server.child.id(), n_density).await {
+            let more = json!({"better": "higher", "goal": ">= 10,000"});
+            record("Density", "http-hello pods Running on this machine (all created)", "pods", n_density as f64, more);
+            let rate = json!({"better": "higher"});
+            record("Density", "pods started/s on the way there", "pods/s", n_density as f64 / took, rate);
+            let per_pod = grew as f64 / n_density as f64;
+            let goal = json!({"goal": "< 100 KiB"});
+            record("Density", "server RSS per Running http-hello pod (whole cluster)", "KiB", per_pod, goal);
             println!(
                 "| density: {n_density} http-hello pods Running | {:.1} s ({:.0} pods/s) | RSS +{:.1} MiB | {:.1} KiB per pod | |",
                 took,

@@ -4,6 +4,8 @@
 //!   in-process) and through its NodePort (the socket path into the pod network), side by side
 //!   in the same run with the same component under `wasmtime serve` (wasmtime-cli 48.0.8, which
 //!   `tools.sh` installs): requests/s and p50/p99 latency at concurrency 1, 16 and 64.
+//! - TCP: `redis-benchmark -t ping,set,get` against the `kv` component through a NodePort, and
+//!   against the same component under `wasmtime run` with a real socket.
 //! - The pod network's routing decision for a connect to a Service's cluster IP (load balancer)
 //!   vs to a pod IP, with 5,000 Services programmed.
 //! - Service programming delay: a NodePort Service created -> the first successful request
@@ -14,9 +16,11 @@
 
 mod support;
 
+use serde_json::json;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::record::{record, spread};
 use support::{BIN, Conn, Server, percentile, start_server_with};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -96,6 +100,16 @@ fn get(addr: &str, host: &str) -> Option<String> {
     out.starts_with("HTTP/1.1 200").then(|| out.split("\r\n\r\n").nth(1).unwrap_or("").to_string())
 }
 
+/// A peer process, ended (and reaped) when dropped, panics included.
+struct Peer(std::process::Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !ok() {
@@ -160,12 +174,14 @@ fn http(server: &Server) {
     wait_for("the NodePort answering", 30, || get(&node_port, HOST).is_some());
     let serve_port = free_port();
     let serve_addr = format!("127.0.0.1:{serve_port}");
-    let mut serve = Command::new(&wasmtime)
-        .args(["serve", "-S", "cli=y", "--addr", &serve_addr, HELLO])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("wasmtime serve");
+    let _serve = Peer(
+        Command::new(&wasmtime)
+            .args(["serve", "-S", "cli=y", "--addr", &serve_addr, HELLO])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("wasmtime serve"),
+    );
     wait_for("wasmtime serve answering", 30, || get(&serve_addr, HOST).is_some());
 
     let targets = [
@@ -199,6 +215,14 @@ fn http(server: &Server) {
         };
         let summaries: Vec<_> = results.iter_mut().map(median).collect();
         let peer = summaries[2].0.rps;
+        let serve = &summaries[2].0;
+        for ((name, _), (m, lo, hi, _)) in targets.iter().zip(&summaries).take(2) {
+            let more = json!({"min": lo, "max": hi, "peer": "wasmtime serve", "peer_value": peer,
+                "better": "higher", "goal": if name.starts_with("ingress") { ">= 90% of wasmtime serve" } else { "" }});
+            record("HTTP", &format!("{name}, concurrency {c}, requests/s"), "req/s", m.rps, more);
+            let more = json!({"peer": "wasmtime serve", "peer_value": serve.p99_ms, "p50": m.p50_ms});
+            record("HTTP", &format!("{name}, concurrency {c}, p99 latency"), "ms", m.p99_ms, more);
+        }
         for ((name, _), (m, lo, hi, errors)) in targets.iter().zip(&summaries) {
             println!(
                 "| {c} | {name} | {lo:.0} / {:.0} / {hi:.0} | {:.2} | {:.2} | {errors} | {:.0}% |",
@@ -209,8 +233,6 @@ fn http(server: &Server) {
             );
         }
     }
-    let _ = serve.kill();
-    let _ = serve.wait();
 }
 
 /// The routing decision alone: a connect to a cluster IP (a pick among endpoints) vs to a pod
@@ -257,6 +279,8 @@ fn route_cost() {
     );
     println!("| destination | ns per connect |");
     println!("|---|---|");
+    let more = json!({"peer": "a connect to a pod IP (no balancing)", "peer_value": direct});
+    record("Services", "routing a connect to a cluster IP (5,000 Services)", "ns", lb, more);
     println!("| Service cluster IP (load balancer picks an endpoint) | {lb:.0} |");
     println!("| pod IP (direct) | {direct:.0} |");
 }
@@ -315,9 +339,124 @@ async fn create_services(api: &str, n: usize) -> f64 {
     t0.elapsed().as_secs_f64()
 }
 
+const KV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../guest-examples/out/kv.wasm");
+
+const KV_MANIFEST: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: kv}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: kv}}
+  template:
+    metadata: {labels: {app: kv}}
+    spec:
+      containers: [{name: kv, image: "kv:latest", ports: [{containerPort: 6379}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: kv}
+spec: {type: NodePort, selector: {app: kv}, ports: [{port: 6379, targetPort: 6379}]}
+"#;
+
+/// `redis-benchmark -t ping,set,get` against 127.0.0.1:`port`: (test, requests/s, p50 ms, p99 ms).
+fn redis_benchmark(port: &str, requests: u32, clients: u32) -> Vec<(String, f64, f64, f64)> {
+    let out = Command::new("redis-benchmark")
+        .args(["-h", "127.0.0.1", "-p", port, "-t", "ping,set,get", "-q", "--csv"])
+        .args(["-n", &requests.to_string(), "-c", &clients.to_string()])
+        .output()
+        .expect("redis-benchmark (redis-tools)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').map(|f| f.trim_matches('"')).collect();
+            Some((
+                f.first()?.to_string(),
+                f.get(1)?.parse().ok()?,
+                f.get(4)?.parse().ok()?,
+                f.get(6)?.parse().ok()?,
+            ))
+        })
+        .collect()
+}
+
+/// TCP: the `kv` component behind a NodePort, against the same component under `wasmtime run`
+/// with a real socket (`-S inherit-network`).
+fn tcp(server: &Server) {
+    let wasmtime = wasmtime();
+    let import =
+        Command::new(BIN).args(["image", "import", "--data-dir"]).arg(server.dir.path()).arg(KV).output();
+    assert!(import.unwrap().status.success(), "import failed (build the guests first)");
+    kubectl(server, &["apply", "-f", "-"], Some(KV_MANIFEST));
+    let node_port = kubectl(server, &["get", "svc", "kv", "-o", "jsonpath={.spec.ports[0].nodePort}"], None);
+    let ping = |port: &str| {
+        let out = Command::new("redis-cli").args(["-h", "127.0.0.1", "-p", port, "ping"]).output();
+        out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "PONG")
+    };
+    wait_for("kv answering through its NodePort", 60, || ping(&node_port));
+    let port = free_port().to_string();
+    let _run = Peer(
+        Command::new(&wasmtime)
+            .args(["run", "-S", "inherit-network=y", KV, "--port", &port])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("wasmtime run"),
+    );
+    wait_for("kv under wasmtime run answering", 30, || ping(&port));
+    let (rounds, requests) = if quick() { (1, 2_000) } else { (3, 100_000) };
+    let clients = 50;
+    // (ours, peer) per test: every round's (requests/s, p50, p99).
+    type Rounds = Vec<(f64, f64, f64)>;
+    let mut results: std::collections::BTreeMap<String, (Rounds, Rounds)> = Default::default();
+    for _ in 0..rounds {
+        for (side, target) in [(0, &node_port), (1, &port)] {
+            for (test, rps, p50, p99) in redis_benchmark(target, requests, clients) {
+                let entry = results.entry(test).or_default();
+                if side == 0 { entry.0.push((rps, p50, p99)) } else { entry.1.push((rps, p50, p99)) }
+            }
+        }
+    }
+    println!("\n### TCP: redis-benchmark -c {clients} -n {requests} against kv, {rounds} round(s), median");
+    println!(
+        "| test | NodePort req/s | wasmtime run req/s | ratio | NodePort p99 ms | wasmtime run p99 ms |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (test, (ours, theirs)) in &mut results {
+        let median = |v: &mut Vec<(f64, f64, f64)>| {
+            v.sort_by(|a, b| a.0.total_cmp(&b.0));
+            (v[0].0, v[v.len() / 2], v[v.len() - 1].0)
+        };
+        if ours.is_empty() || theirs.is_empty() {
+            continue;
+        }
+        let ((lo, m, hi), (_, peer, _)) = (median(ours), median(theirs));
+        println!(
+            "| {test} | {:.0} | {:.0} | {:.0}% | {:.2} | {:.2} |",
+            m.0,
+            peer.0,
+            100.0 * m.0 / peer.0,
+            m.2,
+            peer.2
+        );
+        let more = json!({"min": lo, "max": hi, "peer": "wasmtime run, real socket", "peer_value": peer.0, "better": "higher"});
+        record(
+            "TCP",
+            &format!("kv through a NodePort, redis-benchmark {test}, requests/s"),
+            "req/s",
+            m.0,
+            more,
+        );
+        let more = json!({"peer": "wasmtime run, real socket", "peer_value": peer.2, "p50": m.1});
+        record("TCP", &format!("kv through a NodePort, redis-benchmark {test}, p99"), "ms", m.2, more);
+    }
+}
+
 fn main() {
     let server = start_server_with(&["--ingress-listen", "127.0.0.1:0"]);
     http(&server);
+    tcp(&server);
     route_cost();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let (samples, load) = if quick() { (5, 200) } else { (20, 5_000) };
@@ -331,6 +470,8 @@ fn main() {
         println!("| Services in the cluster | p50 ms | p99 ms | max ms |");
         println!("|---|---|---|---|");
         for (count, v) in [(samples + 2, &few), (load + 2 * samples + 2, &many)] {
+            let measure = format!("NodePort Service created -> first 200 through it, {count} Services, p50");
+            record("Services", &measure, "ms", percentile(v, 0.5), spread(v));
             println!(
                 "| {count} | {:.1} | {:.1} | {:.1} |",
                 percentile(v, 0.5),

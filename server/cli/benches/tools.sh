@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the benchmarks compare against, if missing, and prints where it is:
-#   wrk, redis-tools, runc, umoci, busybox-static (Debian), and wasmtime-cli 48.0.8 (crates.io, built once into
+#   wrk, redis-tools, runc, crun, nftables, umoci, busybox-static (Debian), and wasmtime-cli 48.0.8 (crates.io, built once into
 #   ~/.cache/wasmkube/tools; only the features `wasmtime run` and `wasmtime serve` need).
 # Usage: bash server/cli/benches/tools.sh      -> prints WASMTIME=<path>
 set -Eeuo pipefail
@@ -12,6 +12,8 @@ missing=()
 command -v wrk >/dev/null || missing+=(wrk)
 command -v redis-benchmark >/dev/null || missing+=(redis-tools)
 command -v runc >/dev/null || missing+=(runc)
+command -v crun >/dev/null || missing+=(crun)
+command -v nft >/dev/null || missing+=(nftables)
 command -v umoci >/dev/null || missing+=(umoci)
 [ -x /bin/busybox ] || missing+=(busybox-static)
 if [ ${#missing[@]} -gt 0 ]; then

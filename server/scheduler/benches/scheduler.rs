@@ -14,10 +14,12 @@
 //! `support::Observer`). After each round the pods are summed per node to check that no node
 //! is over-committed.
 //!
-//! Prints a Markdown table for docs/BENCHMARKS.md. Run:
+//! Prints a Markdown table (and records its figures for `tests/bench.sh`). Run:
 //! `cargo bench -p wasmkube-scheduler --bench scheduler -- --nodes 1000 --pods 10000`
 //! (`--quick`: 100 nodes, 1,000 pods, one round). Figures, never assertions.
 
+#[path = "../../cli/benches/support/record.rs"]
+mod record;
 mod support;
 
 use std::time::{Duration, Instant};
@@ -157,7 +159,13 @@ fn scenario(a: &Args, backlog: bool) {
     let column = |f: fn(&Round) -> f64| -> Vec<f64> { rounds.iter().map(f).collect() };
     let over: usize = rounds.iter().map(|r| r.over_committed).sum();
     let (nodes, pods) = (a.nodes, a.pods);
+    let mut rates = column(|r| r.pods_per_sec);
+    rates.sort_by(f64::total_cmp);
+    let more = serde_json::json!({"min": rates[0], "max": rates[n - 1], "better": "higher"});
     if backlog {
+        let more = record::merged(&[more, serde_json::json!({"goal": ">= 5,000"})]);
+        let measure = format!("backlog: pods bound/s, {} nodes, {} pods", a.nodes, a.pods);
+        record::record("Scheduler", &measure, "pods/s", percentile(&rates, 0.5), more);
         let rate = summary(&mut column(|r| r.pods_per_sec), 0);
         println!(
             "| backlog: pods bound/s, {nodes} nodes, {pods} pods (min / median / max of {n}) | {rate} |"
@@ -173,6 +181,8 @@ fn scenario(a: &Args, backlog: bool) {
         let creates = summary(&mut column(|r| r.creates_per_sec), 0);
         println!("| backlog: pod creates/s beforehand, {CLIENTS} clients (not timed above) | {creates} |");
     } else {
+        let measure = format!("stream at {}/s offered: create -> bound, p99", a.rate);
+        record::record("Scheduler", &measure, "ms", p99, serde_json::json!({"p50": p50}));
         let rate = summary(&mut column(|r| r.pods_per_sec), 0);
         let offered = a.rate;
         println!("| stream: pods created and bound/s, {offered}/s offered (min / median / max) | {rate} |");

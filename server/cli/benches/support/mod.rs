@@ -3,6 +3,8 @@
 
 #![allow(dead_code, reason = "each benchmark uses part of the support code")]
 
+pub mod record;
+
 use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
