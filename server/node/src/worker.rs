@@ -535,7 +535,10 @@ impl Worker {
                         self.delete_from_api().await;
                         Next::Done
                     } else {
-                        self.write_status(Some(&handle.status())).await;
+                        // Only when someone else changed our conditions (`take_update`).
+                        if self.written.is_none() {
+                            self.write_status(Some(&handle.status())).await;
+                        }
                         Next::Continue
                     }
                 }
