@@ -288,6 +288,16 @@ spec:
         "{}",
         waiting()
     );
+
+    // The node keeps pod network namespaces made ahead; a stopped server leaves none behind.
+    let prefix = wasmkube_runtime::oci::namespace_prefix(&std::fs::canonicalize(s.data()).unwrap());
+    let ours = || {
+        let names = std::fs::read_dir("/run/netns").into_iter().flatten().flatten();
+        names.filter(|e| e.file_name().to_string_lossy().starts_with(&prefix)).count()
+    };
+    assert!(eventually(10, || ours() >= 2), "{} namespaces of this server", ours());
+    drop(s);
+    assert_eq!(ours(), 0, "network namespaces left by a stopped server");
 }
 
 #[test]
