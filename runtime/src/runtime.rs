@@ -138,6 +138,12 @@ pub(crate) struct RuntimeInner {
 
 impl Runtime {
     pub fn new(engine: WasmEngine, mut config: RuntimeConfig) -> Result<Self, Error> {
+        if !matches!(config.oci_handler().as_str(), "runc" | "crun") {
+            return Err(Error::Setup(format!(
+                "OCI runtime {}: neither runc nor crun",
+                config.oci_runtime.display()
+            )));
+        }
         let linker = crate::linker::build(engine.engine()).map_err(|e| Error::Setup(format!("{e:#}")))?;
         // Absolute from here on: runc resolves relative mount sources against the bundle.
         std::fs::create_dir_all(&config.data_dir)

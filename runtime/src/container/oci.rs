@@ -220,9 +220,15 @@ async fn create(env: &Arc<ContainerEnv>, id: &str, bundle: &Path) -> Result<Crea
     become_subreaper()?;
     let rootfs_cache = env.pod.runtime.config.data_dir.join("oci").join("rootfs");
     let spec_image = env.spec.image.clone();
-    let lower = tokio::task::spawn_blocking(move || crate::oci::rootfs::unpacked(&rootfs_cache, &spec_image))
-        .await
-        .map_err(|e| e.to_string())??;
+    // The root stays (a sweep waits) until the overlay below is mounted on it.
+    let (lower, in_use) = tokio::task::spawn_blocking(move || {
+        let lock = crate::oci::rootfs::lock_file(&rootfs_cache)
+            .and_then(|f| f.lock_shared().map(|()| f))
+            .map_err(|e| format!("{}: {e}", rootfs_cache.display()))?;
+        crate::oci::rootfs::unpacked(&rootfs_cache, &spec_image).map(|lower| (lower, lock))
+    })
+    .await
+    .map_err(|e| e.to_string())??;
     let netns = {
         let pod = env.pod.clone();
         tokio::task::spawn_blocking(move || pod.netns()).await.map_err(|e| e.to_string())??
@@ -246,6 +252,7 @@ async fn create(env: &Arc<ContainerEnv>, id: &str, bundle: &Path) -> Result<Crea
         options.as_c_str(),
     )
     .map_err(|e| format!("mounting the container's root (overlay): {e}"))?;
+    drop(in_use);
     let config = image.config.config.clone().unwrap_or_default();
     let user = effective_user(env, &lower, config.user.as_deref())?;
     let mut spec = runtime_spec(env, &config, user, &netns.path())?;
@@ -285,13 +292,16 @@ async fn create(env: &Arc<ContainerEnv>, id: &str, bundle: &Path) -> Result<Crea
         .ok()
         .and_then(|p| p.trim().parse().ok())
         .and_then(rustix::process::Pid::from_raw);
-    if !status?.success() {
-        let error = runc_error(&log).unwrap_or_else(|| format!("{} run failed", runtime_name(env)));
+    let failed = match status {
+        Ok(status) if status.success() => None,
+        Ok(_) => Some(runc_error(&log).unwrap_or_else(|| format!("{} run failed", runtime_name(env)))),
+        Err(e) => Some(e),
+    };
+    if let Some(error) = failed {
         // Created but not started: the init waiting to start is ended and reaped (our child).
         if let Some(pid) = pid {
             let _ = runc_do(env, &["delete", "--force", id]).await;
-            let reap = move || rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
-            let _ = tokio::task::spawn_blocking(reap).await;
+            reap(pid).await;
         }
         return Err(error);
     }
@@ -304,8 +314,7 @@ async fn create(env: &Arc<ContainerEnv>, id: &str, bundle: &Path) -> Result<Crea
             // Running, but not watchable: end it and reap it rather than leave a zombie.
             let _ = runc_do(env, &["kill", id, "KILL"]).await;
             if let Some(pid) = pid {
-                let reap = move || rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
-                let _ = tokio::task::spawn_blocking(reap).await;
+                reap(pid).await;
             }
             return Err(match failed {
                 Some(Err(e)) => format!("watching the container's process: {e}"),
@@ -324,6 +333,18 @@ fn remove_cgroups(id: &str) {
         let _ = std::fs::remove_dir(hierarchy.path().join("wasmkube").join(id));
     }
     let _ = std::fs::remove_dir(Path::new("/sys/fs/cgroup/wasmkube").join(id));
+}
+
+/// Reap `pid` (ended, or being ended) if it is or becomes our child, waiting at most 2 s: it
+/// may still be on its way to us (handed over when its parent exits).
+async fn reap(pid: rustix::process::Pid) {
+    for _ in 0..200 {
+        match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG) {
+            Ok(Some(_)) => return,
+            Err(e) if e != rustix::io::Errno::CHILD => return,
+            _ => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
 }
 
 /// The last error runc logged (its JSON log), as one line.
@@ -710,11 +731,25 @@ const SECCOMP_DENIED: &[&str] = &[
     "vm86old",
 ];
 
+/// `clone` flags that make new namespaces (`CLONE_NEWNS`, `NEWCGROUP`, `NEWUTS`, `NEWIPC`,
+/// `NEWUSER`, `NEWPID`, `NEWNET`): refused as `unshare` is.
+const CLONE_NEW: [u64; 7] =
+    [0x0002_0000, 0x0200_0000, 0x0400_0000, 0x0800_0000, 0x1000_0000, 0x2000_0000, 0x4000_0000];
+
 fn runtime_default_seccomp() -> Value {
+    let mut rules = vec![json!({"names": SECCOMP_DENIED, "action": "SCMP_ACT_ERRNO", "errnoRet": 1})];
+    // One rule per flag (a rule's conditions are all required; rules are alternatives).
+    rules.extend(CLONE_NEW.iter().map(|flag| {
+        json!({"names": ["clone"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+            "args": [{"index": 0, "value": flag, "valueTwo": flag, "op": "SCMP_CMP_MASKED_EQ"}]})
+    }));
+    // clone3's flags are behind a pointer a filter cannot read: ENOSYS, so libc falls back to
+    // clone, which the rules above see (as Docker's profile does).
+    rules.push(json!({"names": ["clone3"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}));
     json!({
         "defaultAction": "SCMP_ACT_ALLOW",
         "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
-        "syscalls": [{"names": SECCOMP_DENIED, "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
+        "syscalls": rules
     })
 }
 
@@ -754,8 +789,9 @@ struct PublishedPort {
 impl Drop for PublishedPort {
     fn drop(&mut self) {
         self.task.abort();
-        self.netns.serves(self.port, false);
+        // Released first: until then the port is the container's, never mirrored in.
         self.env.pod.runtime.network.release(self.env.pod.spec.pod_ip, Proto::Tcp, self.port);
+        self.netns.serves(self.port, false);
     }
 }
 
@@ -791,7 +827,11 @@ fn publish_ports(
 
 async fn forward(listener: tokio::net::TcpListener, netns: Arc<crate::oci::netns::NetNs>, port: u16) {
     loop {
-        let Ok((mut client, _)) = listener.accept().await else { continue };
+        let Ok((mut client, _)) = listener.accept().await else {
+            // Out of descriptors, most likely: wait rather than spin.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
         let netns = netns.clone();
         tokio::spawn(async move {
             let Ok(mut inside) = netns.connect(port).await else { return };

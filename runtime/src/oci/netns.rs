@@ -234,12 +234,13 @@ impl NetNs {
     pub(crate) async fn join(self: &Arc<Self>, net: &Arc<NodeNetwork>, pod: Ipv4Addr) -> Result<(), String> {
         self.joined
             .get_or_try_init(|| async {
-                let mut tasks = Vec::new();
+                // Aborted if joining fails half way (the next container start tries again).
+                let mut tasks = AbortAll(Vec::new());
                 let redirected = self
                     .listen(SocketAddr::from((Ipv4Addr::LOCALHOST, INTERCEPT_PORT)))
                     .await
                     .map_err(|e| format!("listening for the pod's connects: {e}"))?;
-                tasks.push(tokio::spawn(route_out(redirected, net.clone(), pod)).abort_handle());
+                tasks.0.push(tokio::spawn(route_out(redirected, net.clone(), pod)).abort_handle());
                 if let Some(dns) = net.pod_dns() {
                     let at = SocketAddr::from((DNS_ADDR, 53));
                     let udp = self
@@ -251,14 +252,25 @@ impl NetNs {
                         .map_err(|e| format!("cluster DNS in the pod (UDP): {e}"))?;
                     let tcp =
                         self.listen(at).await.map_err(|e| format!("cluster DNS in the pod (TCP): {e}"))?;
-                    tasks.push(dns.serve(udp, tcp).abort_handle());
+                    tasks.0.push(dns.serve(udp, tcp).abort_handle());
                 }
                 // The mirror ends by itself (with its listeners) once the namespace is gone.
                 tokio::spawn(mirror(Arc::downgrade(self), net.clone(), pod));
-                Ok(tasks)
+                Ok(std::mem::take(&mut tasks.0))
             })
             .await
             .map(drop)
+    }
+}
+
+/// Tasks aborted when dropped.
+struct AbortAll(Vec<tokio::task::AbortHandle>);
+
+impl Drop for AbortAll {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
     }
 }
 
@@ -363,7 +375,11 @@ async fn mirror(ns: Weak<NetNs>, net: Arc<NodeNetwork>, pod: Ipv4Addr) {
 /// Connections to a mirrored port go to the wasm container's real listener.
 async fn forward_out(listener: tokio::net::TcpListener, host: SocketAddr) {
     loop {
-        let Ok((client, _)) = listener.accept().await else { continue };
+        let Ok((client, _)) = listener.accept().await else {
+            // Out of descriptors, most likely: wait rather than spin.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
         tokio::spawn(crate::network::host_port::splice(client, host));
     }
 }
@@ -398,6 +414,8 @@ pub(crate) struct Pool {
     ready: Mutex<Vec<(Ranges, NetNs)>>,
     filling: std::sync::atomic::AtomicBool,
     made: std::sync::atomic::AtomicU64,
+    /// The node is stopping: what a refill makes now is deleted at once.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl Pool {
@@ -408,6 +426,7 @@ impl Pool {
             ready: Mutex::default(),
             filling: Default::default(),
             made: Default::default(),
+            closed: Default::default(),
         }
     }
 
@@ -439,10 +458,18 @@ impl Pool {
 
     /// Make no more ahead and delete the ready ones (the node is stopping). Blocking.
     pub(crate) fn close(&self) {
-        self.size.store(0, std::sync::atomic::Ordering::SeqCst);
-        let ready =
-            std::mem::take(&mut *self.ready.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        use std::sync::atomic::Ordering::SeqCst;
+        self.size.store(0, SeqCst);
+        let ready = {
+            let mut ready = self.ready.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            self.closed.store(true, SeqCst);
+            std::mem::take(&mut *ready)
+        };
         drop(ready);
+        // A refill under way finishes its namespace, sees `closed` and deletes it.
+        while self.filling.load(SeqCst) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     fn refill(self: &Arc<Self>, ranges: Ranges) {
@@ -463,11 +490,15 @@ impl Pool {
                     break;
                 }
                 match pool.fresh(&ranges) {
-                    Ok(ns) => pool
-                        .ready
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner)
-                        .push((ranges.clone(), ns)),
+                    Ok(ns) => {
+                        let mut ready = pool.ready.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        if pool.closed.load(SeqCst) {
+                            drop(ready);
+                            drop(ns);
+                            break;
+                        }
+                        ready.push((ranges.clone(), ns));
+                    }
                     Err(e) => {
                         tracing::warn!(error = %e, "could not make a network namespace ahead");
                         break;

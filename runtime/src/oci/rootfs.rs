@@ -49,6 +49,11 @@ pub(crate) fn unpacked(root: &Path, image: &ImageSpec) -> Result<PathBuf, String
 /// false) — except one a container's overlay still has as its lower layer (changing the layers
 /// under a mounted overlay is not allowed): that one goes at a later sweep. Blocking.
 pub(crate) fn sweep(root: &Path, present: impl Fn(&str) -> bool) {
+    // Exclusive, or not at all: a container between unpacking and mounting holds it shared.
+    let Ok(lock) = lock_file(root) else { return };
+    if lock.try_lock().is_err() {
+        return;
+    }
     let Ok(entries) = std::fs::read_dir(root) else { return };
     let orphans: Vec<PathBuf> = entries
         .flatten()
@@ -70,7 +75,17 @@ pub(crate) fn sweep(root: &Path, present: impl Fn(&str) -> bool) {
     }
 }
 
-/// A path as `/proc/self/mountinfo` writes it (space, tab, newline and backslash octal-escaped).
+/// `root`'s lock: held shared from unpacking an image's root until a container's overlay is on
+/// it, exclusively by [`sweep`], so a root is never removed between the two. A file lock, as
+/// `wasmkube image rm` sweeps from another process. (`.lock` is never taken for a root.)
+pub(crate) fn lock_file(root: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::create_dir_all(root)?;
+    std::fs::File::options().create(true).truncate(false).write(true).open(root.join(".lock"))
+}
+
+/// A path as overlayfs shows its `lowerdir` in `/proc/self/mountinfo`: space, tab, newline and
+/// backslash octal-escaped (`=` is not, as checked on this kernel; a path with `,` or `:` could
+/// not have been mounted as a lower layer at all).
 fn mountinfo_escaped(path: &Path) -> String {
     let mut out = String::new();
     for c in path.to_string_lossy().chars() {

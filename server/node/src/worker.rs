@@ -205,6 +205,8 @@ impl Worker {
     /// Take the latest object; false when the pod is gone from the API.
     fn take_update(&mut self, updates: &mut watch::Receiver<PodUpdate>) -> bool {
         match updates.borrow_and_update().clone() {
+            // Older than what we hold (our own status write's answer, say): nothing to learn.
+            PodUpdate::Current(pod) if revision(&pod) < revision(&self.pod) => true,
             PodUpdate::Current(pod) => {
                 // Someone else changed conditions that are ours (the node lifecycle controller
                 // marks pods NotReady while their node is away): ours are written again, as the
@@ -825,4 +827,13 @@ fn names_registry(reference: &str) -> bool {
         Some((first, _)) => first.contains('.') || first.contains(':') || first == "localhost",
         None => false,
     }
+}
+
+/// An object's resourceVersion as a number (the store's revision; 0 if absent).
+fn revision(object: &Value) -> u64 {
+    object
+        .pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
