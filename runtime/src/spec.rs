@@ -117,7 +117,7 @@ pub enum Seccomp {
     #[default]
     Unconfined,
     /// The runtime's default: the calls that break out of a container or reach the whole
-    /// machine fail with EPERM (see `container/oci.rs`).
+    /// machine fail with EPERM (see `container/oci/spec.rs`).
     RuntimeDefault,
     /// A profile from the node (the OCI runtime spec's `linux.seccomp`, as the node read it).
     Localhost(serde_json::Value),
