@@ -315,4 +315,19 @@ spec:
         &[],
     );
     assert!(eventually(10, || outside().contains("hello from web")), "admitted by ipBlock: {}", outside());
+    // A hostPort is routed for the client's real address as a NodePort is.
+    let host_port = || get(client_port, "/").unwrap_or_default();
+    assert!(host_port().contains("hello from"), "{}", host_port());
+    s.apply(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: a}\nspec:\n  \
+         podSelector: {}\n  policyTypes: [Ingress]\n",
+        &[],
+    );
+    assert!(eventually(10, || host_port().is_empty()), "default deny closes the hostPort: {}", host_port());
+    s.apply(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: from-host, namespace: a}\nspec:\n  \
+         podSelector: {}\n  ingress:\n  - from: [{ipBlock: {cidr: 127.0.0.0/8}}]\n",
+        &[],
+    );
+    assert!(eventually(10, || host_port().contains("hello from")), "admitted by ipBlock: {}", host_port());
 }

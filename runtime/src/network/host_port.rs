@@ -1,8 +1,9 @@
 //! hostPort and NodePort: real listeners on the host that forward each connection into the pod
 //! network — a hostPort to whatever the pod listens on at that container port (an HTTP
-//! component or a guest socket), a NodePort to one ready endpoint of its Service.
+//! component or a guest socket), a NodePort to one ready endpoint of its Service. Both are
+//! routed for the client's real address, so NetworkPolicy applies to them as to pods.
 
-use super::{NodeNetwork, PodNetwork, Proto};
+use super::{NetError, NodeNetwork, PodNetwork, Proto};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,26 +25,30 @@ pub async fn forward_host_port(listener: TcpListener, net: Arc<NodeNetwork>, pod
         };
         let net = net.clone();
         tokio::spawn(async move {
-            if let Err(e) = forward_one(client, &net, pod, port).await {
+            if let Err(e) = forward_one(client, peer, &net, pod, port).await {
                 tracing::debug!(%peer, %pod, port, error = %e, "hostPort connection ended");
             }
         });
     }
 }
 
-async fn forward_one(client: TcpStream, net: &NodeNetwork, pod: Ipv4Addr, port: u16) -> std::io::Result<()> {
+async fn forward_one(
+    client: TcpStream,
+    peer: SocketAddr,
+    net: &NodeNetwork,
+    pod: Ipv4Addr,
+    port: u16,
+) -> std::io::Result<()> {
     let deadline = tokio::time::Instant::now() + WAIT_FOR_LISTENER;
+    let from = net.outside_client(peer);
     let target = loop {
-        if let Some(addr) = net.host_addr(pod, Proto::Tcp, port) {
-            break addr;
+        match net.route(from, Proto::Tcp, SocketAddr::from((pod, port))) {
+            Ok(addr) => break addr,
+            Err(NetError::Refused(_)) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => return Err(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, e.to_string())),
         }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::ConnectionRefused,
-                "nothing listens on the container port",
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
     };
     splice(client, target).await
 }

@@ -109,6 +109,8 @@ pub(crate) struct Inner {
     /// One pull at a time per image reference: pods that want an image being pulled wait for
     /// that pull instead of fetching it again.
     pub(crate) pulling: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// NetworkPolicy as the pod network checks it.
+    pub(crate) policies: policy::Policies,
 }
 
 impl NodeAgent {
@@ -126,12 +128,13 @@ impl NodeAgent {
             ips,
             pods: Mutex::default(),
             pulling: Mutex::default(),
+            policies: policy::Policies::default(),
         });
         let agent = NodeAgent { inner };
         tokio::spawn(register::run(agent.clone()));
         tokio::spawn(sync::run(agent.clone()));
         tokio::spawn(services::run(agent.clone()));
-        let policies = policy::Policies::default();
+        let policies = agent.inner.policies.clone();
         agent.inner.runtime.network().set_policy(Arc::new(policies.clone()));
         tokio::spawn(policy::run(agent.clone(), policies));
         if let Some(dir) = agent.inner.config.manifests_dir.clone() {

@@ -6,6 +6,11 @@
 //! policy's namespace), namespaceSelector (optionally narrowed by a podSelector) or ipBlock,
 //! ports by number, name or range. A connection must be allowed out of the client and into the
 //! server. Something a CNI plugin does elsewhere, done here in the socket layer.
+//!
+//! Fail closed: until the first list has loaded the table nothing pod-to-pod is allowed (the
+//! node agent starts no pod before that), and a pod is known by its IP from the moment the
+//! agent allocates it ([`Policies::learn`]), before the pod runs and before its status (with
+//! `podIP`) comes back through the watch.
 
 use crate::NodeAgent;
 use serde_json::{Map, Value};
@@ -33,11 +38,21 @@ struct Table {
     pod_ips: HashMap<(String, String), Ipv4Addr>,
     namespaces: HashMap<String, Map<String, Value>>,
     policies: BTreeMap<(String, String), Arc<Value>>,
+    /// IPs the agent gave to pods (by pod key), kept across a relist until their status says so.
+    learned: HashMap<(String, String), Ipv4Addr>,
 }
 
-#[derive(Default, Clone)]
+#[derive(Clone)]
 pub(crate) struct Policies {
     table: Arc<RwLock<Table>>,
+    /// Whether the table has been loaded once (it is kept, not emptied, across relists).
+    loaded: tokio::sync::watch::Sender<bool>,
+}
+
+impl Default for Policies {
+    fn default() -> Self {
+        Policies { table: Arc::default(), loaded: tokio::sync::watch::Sender::new(false) }
+    }
 }
 
 pub(crate) async fn run(agent: NodeAgent, policies: Policies) {
@@ -63,16 +78,57 @@ impl Policies {
         let (objects, mut events) = agent.inner.api.list_watch_everything().await?;
         {
             let mut t = self.write();
-            *t = Table::default();
+            let old = std::mem::take(&mut *t);
+            // Pods this agent gave an IP to whose status may not say so yet stay known.
+            for (key, ip) in old.learned {
+                if let Some(view) = old.pods.get(&ip) {
+                    t.pods.insert(ip, view.clone());
+                    t.pod_ips.insert(key.clone(), ip);
+                    t.learned.insert(key, ip);
+                }
+            }
             for (def, obj) in &objects {
                 t.take(def.storage, obj, false);
             }
         }
+        self.loaded.send_replace(true);
         while let Some(ev) = events.next().await {
             let ev = ev?;
             self.write().take(ev.def.storage, &ev.object, ev.deleted);
         }
         Ok(())
+    }
+
+    /// Wait until the table has been loaded once.
+    pub(crate) async fn loaded(&self) {
+        let mut loaded = self.loaded.subscribe();
+        // The sender lives in `self`, so this cannot fail.
+        let _ = loaded.wait_for(|l| *l).await;
+    }
+
+    /// The agent gave `pod` the IP `ip` and is about to start it: policies apply to it from now
+    /// on, before its status reports the IP.
+    pub(crate) fn learn(&self, pod: &Value, ip: Ipv4Addr) {
+        let key = (meta::namespace(pod).to_string(), meta::name(pod).to_string());
+        let mut t = self.write();
+        if let Some(old) = t.pod_ips.insert(key.clone(), ip)
+            && old != ip
+        {
+            t.pods.remove(&old);
+        }
+        t.pods.insert(ip, pod_view(pod));
+        t.learned.insert(key, ip);
+    }
+
+    /// The agent released `ip` of `pod`: forget it unless it is someone else's by now.
+    pub(crate) fn forget(&self, pod: &Value, ip: Ipv4Addr) {
+        let key = (meta::namespace(pod).to_string(), meta::name(pod).to_string());
+        let mut t = self.write();
+        t.learned.remove(&key);
+        if t.pod_ips.get(&key) == Some(&ip) {
+            t.pod_ips.remove(&key);
+            t.pods.remove(&ip);
+        }
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Table> {
@@ -85,11 +141,20 @@ impl Table {
         let key = (meta::namespace(obj).to_string(), meta::name(obj).to_string());
         match storage {
             "pods" => {
-                if let Some(ip) = self.pod_ips.remove(&key) {
+                let known = self.pod_ips.remove(&key);
+                if let Some(ip) = known {
                     self.pods.remove(&ip);
                 }
-                let ip = obj.pointer("/status/podIP").and_then(Value::as_str).and_then(|s| s.parse().ok());
-                if let (false, Some(ip)) = (deleted, ip) {
+                let reported: Option<Ipv4Addr> =
+                    obj.pointer("/status/podIP").and_then(Value::as_str).and_then(|s| s.parse().ok());
+                if reported.is_some() {
+                    self.learned.remove(&key);
+                }
+                // A pod whose status does not carry its IP yet keeps the one the agent gave it.
+                let ip = reported.or_else(|| known.filter(|_| self.learned.contains_key(&key)));
+                if deleted {
+                    self.learned.remove(&key);
+                } else if let Some(ip) = ip {
                     self.pods.insert(ip, pod_view(obj));
                     self.pod_ips.insert(key, ip);
                 }
@@ -160,6 +225,9 @@ struct Target<'a> {
 
 impl ConnectPolicy for Policies {
     fn allows(&self, from: Ipv4Addr, to: Ipv4Addr, proto: Proto, port: u16) -> bool {
+        if !*self.loaded.borrow() {
+            return false;
+        }
         let t = self.table.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let server = t.pods.get(&to);
         let target = Target { server, proto, port };
@@ -261,6 +329,7 @@ mod tests {
 
     fn table(policies: &[Value]) -> Policies {
         let p = Policies::default();
+        p.loaded.send_replace(true);
         {
             let mut t = p.write();
             let pod = |ns: &str, name: &str, ip: &str, labels: Value| {
@@ -307,5 +376,25 @@ mod tests {
         );
         let block = json!({"spec": {"podSelector": {}, "ingress": [{"from": [{"ipBlock": {"cidr": "10.244.0.0/16", "except": ["10.244.0.2/32"]}}]}]}});
         assert!(!table(&[block]).allows(A, B, Proto::Tcp, 8080), "except wins");
+    }
+
+    #[test]
+    fn closed_until_loaded_and_a_starting_pod_is_isolated_before_its_status_has_an_ip() {
+        let fresh = Policies::default();
+        assert!(!fresh.allows(A, B, Proto::Tcp, 8080), "nothing is allowed before the first list");
+        let deny = json!({"spec": {"podSelector": {}, "policyTypes": ["Ingress"]}});
+        let t = table(&[deny]);
+        const C: Ipv4Addr = Ipv4Addr::new(10, 244, 0, 9);
+        let starting = json!({"metadata": {"namespace": "b", "name": "new"}, "spec": {"containers": []}});
+        assert!(t.allows(A, C, Proto::Tcp, 8080), "an unknown address is not a pod of b");
+        t.learn(&starting, C);
+        assert!(!t.allows(A, C, Proto::Tcp, 8080), "learned: b's default deny applies at once");
+        // Its first watch event (labels changed, no IP in the status yet) keeps the learned IP.
+        let mut labelled = starting.clone();
+        labelled["metadata"]["labels"] = json!({"x": "y"});
+        t.write().take("pods", &Arc::new(labelled), false);
+        assert!(!t.allows(A, C, Proto::Tcp, 8080), "still known by its IP");
+        t.forget(&starting, C);
+        assert!(t.allows(A, C, Proto::Tcp, 8080), "forgotten once the agent releases the IP");
     }
 }

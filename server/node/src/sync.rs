@@ -15,6 +15,8 @@ use wasmkube_apiserver::service::ListOptions;
 
 pub(crate) async fn run(agent: NodeAgent) {
     let mut workers: HashMap<String, watch::Sender<PodUpdate>> = HashMap::new();
+    // NetworkPolicy fails closed until loaded: start no pod before that.
+    agent.inner.policies.loaded().await;
     loop {
         if let Err(e) = follow(&agent, &mut workers).await {
             tracing::warn!(error = %e, "pod watch ended; relisting");

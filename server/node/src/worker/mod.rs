@@ -113,11 +113,12 @@ impl Worker {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .allocate(wanted_ip);
-        if self.pod_ip.is_none() {
+        let Some(ip) = self.pod_ip else {
             self.failure = Some(("OutOfpods".into(), "the node has no free pod IP".into()));
             self.write_status(None).await;
             return self.idle_until_deleted(&mut updates).await;
-        }
+        };
+        self.agent.inner.policies.learn(&self.pod, ip);
         let Some(handle) = self.start(&mut updates).await else {
             return self.release_ip();
         };
@@ -425,6 +426,7 @@ impl Worker {
 
     fn release_ip(&mut self) {
         if let Some(ip) = self.pod_ip {
+            self.agent.inner.policies.forget(&self.pod, ip);
             self.agent.inner.ips.lock().unwrap_or_else(std::sync::PoisonError::into_inner).release(ip);
         }
     }
