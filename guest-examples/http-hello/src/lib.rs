@@ -6,6 +6,8 @@
 //! - `/fetch?url=URL`     -> an outgoing `wasi:http` GET of URL: the answer's status code and body
 //!   are returned as they came (`x-fetched-url` says what was fetched); 502 with the error when
 //!   the fetch fails
+//! - `/alloc?mib=N`       -> holds N MiB (every page touched) while answering how much it got:
+//!   shows what a memory limit does to a request
 //! - anything else        -> 404
 
 use guest_support::http::{Reply, read_body};
@@ -32,10 +34,26 @@ impl wasip2::exports::http::incoming_handler::Guest for HttpHello {
                 Some(url) => fetch(&url),
                 None => Reply::text(400, "usage: /fetch?url=http://host[:port]/path\n"),
             },
+            "/alloc" => match guest_support::query::param(query, "mib").and_then(|n| n.parse().ok()) {
+                Some(mib) => alloc(mib),
+                None => Reply::text(400, "usage: /alloc?mib=N\n"),
+            },
             _ => Reply::text(404, format!("not found: {path}\n")),
         };
         reply.send(response_out);
     }
+}
+
+fn alloc(mib: usize) -> Reply {
+    let mut held: Vec<Vec<u8>> = Vec::new();
+    for _ in 0..mib {
+        let mut block = vec![0u8; 1 << 20];
+        for page in block.chunks_mut(4096) {
+            page[0] = 1;
+        }
+        held.push(block);
+    }
+    Reply::text(200, format!("allocated {} MiB\n", held.len()))
 }
 
 fn method_name(method: &Method) -> String {

@@ -1,9 +1,7 @@
 //! `wasi:cli/command` containers: one instance, `wasi:cli/run` called once, like a process.
 
-use super::{ContainerEnv, Outcome, describe};
+use super::{ContainerEnv, Outcome, describe, killed_after_grace, out_of_memory};
 use crate::cache::Prepared;
-use crate::limits::MemoryLimitExceeded;
-use std::sync::atomic::Ordering;
 use wasmtime_wasi::I32Exit;
 
 /// Exit code of a guest that trapped (a Rust guest's panic is an abort: as a native process
@@ -27,6 +25,8 @@ pub(crate) async fn run(env: &ContainerEnv, prepared: &Prepared) -> Outcome {
         let command = pre.instantiate_async(&mut store).await?;
         command.wasi_cli_run().call_run(&mut store).await
     };
+    // A command has no way to hear "please stop", so a stop request waits out the grace period
+    // and then kills it (dropping the call future drops the instance at its next yield).
     let outcome = tokio::select! {
         result = call => classify(env, result),
         () = killed_after_grace(env) => Outcome::killed(),
@@ -35,20 +35,11 @@ pub(crate) async fn run(env: &ContainerEnv, prepared: &Prepared) -> Outcome {
     outcome
 }
 
-/// A command has no way to hear "please stop", so a stop request waits out the grace period
-/// and then kills it (dropping the call future drops the instance at its next yield).
-async fn killed_after_grace(env: &ContainerEnv) {
-    let deadline = env.stop.requested().await;
-    tokio::time::sleep_until(deadline).await;
-}
-
 fn classify(env: &ContainerEnv, result: wasmtime::Result<Result<(), ()>>) -> Outcome {
     match result {
         Ok(Ok(())) => Outcome::exited(0),
         Ok(Err(())) => Outcome::exited(1),
-        Err(e) if env.oom.load(Ordering::Relaxed) || e.downcast_ref::<MemoryLimitExceeded>().is_some() => {
-            Outcome::error(crate::status::KILLED_EXIT_CODE, "OOMKilled", describe(&e))
-        }
+        Err(e) if out_of_memory(env, &e) => Outcome::oom_killed(describe(&e)),
         Err(e) => match e.downcast_ref::<I32Exit>() {
             Some(I32Exit(code)) => Outcome::exited(*code),
             None => Outcome::error(TRAP_EXIT_CODE, "Error", describe(&e)),

@@ -2,8 +2,12 @@
 //! request (or one reused instance, as an option), graceful drain when the pod stops. A
 //! container on the pod network also takes requests in-process ([`crate::network::LocalHttp`]):
 //! the ingress hands them over without a socket hop, and the drain waits for those too.
+//!
+//! A request whose instance hits the container's (or the pod's) memory limit ends the whole
+//! container as `OOMKilled`, as the kernel's OOM killer ends a container process: its other
+//! requests are cut off, its ports are given back, and the restart policy decides what next.
 
-use super::{ContainerEnv, Outcome, describe};
+use super::{ContainerEnv, Outcome, describe, killed_after_grace, out_of_memory};
 use crate::cache::Prepared;
 use crate::host::Host;
 use crate::logs::Stream;
@@ -42,6 +46,8 @@ struct Server {
     reused: Option<WarmInstance>,
     /// One permit per in-process request being handled; the drain takes them all back.
     in_process: Arc<Semaphore>,
+    /// Set (with the trap's message) when a request ran out of memory: the container ends.
+    oom: watch::Sender<Option<String>>,
 }
 
 /// More in-process requests than could ever be in flight at once.
@@ -65,7 +71,8 @@ pub(crate) async fn serve(
     };
     let reused = reuse.then(|| Arc::new(Mutex::new(None)));
     let in_process = Arc::new(Semaphore::new(IN_PROCESS_SLOTS as usize));
-    let server = Arc::new(Server { env: env.clone(), pre, reused, in_process });
+    let oom = watch::Sender::new(None);
+    let server = Arc::new(Server { env: env.clone(), pre, reused, in_process, oom });
     if env.pod.options.ports.is_none() {
         for listener in &listeners {
             if let Ok(host) = listener.local_addr() {
@@ -82,12 +89,14 @@ pub(crate) async fn serve(
     }
     let (shutdown_tx, shutdown) = watch::channel(false);
     let mut connections = JoinSet::new();
-    let deadline = loop {
+    let mut oom = server.oom.subscribe();
+    let end = loop {
         tokio::select! {
             Some(stream) = accepted.recv() => {
                 connections.spawn(serve_connection(server.clone(), stream, shutdown.clone()));
             }
-            deadline = env.stop.requested() => break deadline,
+            deadline = env.stop.requested() => break Ok(deadline),
+            Ok(message) = oom.wait_for(Option::is_some) => break Err(message.clone().unwrap_or_default()),
         }
     };
     // No new in-process requests, then close the listeners, before reporting anything: once
@@ -96,6 +105,15 @@ pub(crate) async fn serve(
     acceptors.abort_all();
     while acceptors.join_next().await.is_some() {}
     drop(reserved);
+    let deadline = match end {
+        Ok(deadline) => deadline,
+        Err(message) => {
+            // Killed, not drained: what was in flight ends now (handlers hear it through `oom`).
+            connections.abort_all();
+            server.in_process.close();
+            return Outcome::oom_killed(message);
+        }
+    };
     shutdown_tx.send_replace(true);
     tracing::info!(in_flight = connections.len(), "draining HTTP connections");
     let drained = tokio::time::timeout_at(deadline, async {
@@ -248,6 +266,14 @@ impl Server {
         }
     }
 
+    /// Resolves once a request of this container ran out of memory.
+    async fn oom_killed(&self) {
+        let mut oom = self.oom.subscribe();
+        if oom.wait_for(Option::is_some).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
     fn failed(&self, message: &str) -> Response {
         self.env.logs.write(Stream::Stderr, format!("request failed: {message}\n").as_bytes());
         error_response(message)
@@ -266,8 +292,15 @@ impl Server {
         let task = tokio::spawn(async move {
             let _slot = slot;
             tokio::select! {
-                result = server.run_handler(req, tx) => result.map_err(|e| describe(&e)),
+                result = server.run_handler(req, tx) => result.map_err(|e| {
+                    let message = describe(&e);
+                    if out_of_memory(&server.env, &e) {
+                        server.oom.send_replace(Some(message.clone()));
+                    }
+                    message
+                }),
                 () = killed_after_grace(&server.env) => Err("killed: the pod stopped".to_owned()),
+                () = server.oom_killed() => Err("killed: the container ran out of memory".to_owned()),
             }
         });
         match rx.await {
@@ -317,11 +350,6 @@ async fn handle_in<B: RequestBody>(
     let result = proxy.wasi_http_incoming_handler().call_handle(&mut *store, req, out).await;
     store.data_mut().cpu.finish();
     result
-}
-
-async fn killed_after_grace(env: &ContainerEnv) {
-    let deadline = env.stop.requested().await;
-    tokio::time::sleep_until(deadline).await;
 }
 
 fn error_response(message: &str) -> Response {

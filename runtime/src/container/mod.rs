@@ -35,6 +35,10 @@ impl Outcome {
         Outcome { exit_code, reason, message: Some(message) }
     }
 
+    fn oom_killed(message: String) -> Self {
+        Outcome::error(KILLED_EXIT_CODE, "OOMKilled", message)
+    }
+
     fn killed() -> Self {
         Outcome::error(
             KILLED_EXIT_CODE,
@@ -168,6 +172,18 @@ async fn create(
         .map_err(|e| e.to_string())?;
     let env = ContainerEnv { pod: pod.clone(), volumes, spec, logs, oom: Arc::default(), stop };
     Ok((env, prepared))
+}
+
+/// Resolves when a stop was requested and its grace period has run out.
+async fn killed_after_grace(env: &ContainerEnv) {
+    let deadline = env.stop.requested().await;
+    tokio::time::sleep_until(deadline).await;
+}
+
+/// Whether `error` ended a guest because it hit a memory limit (however the guest reacted).
+fn out_of_memory(env: &ContainerEnv, error: &wasmtime::Error) -> bool {
+    env.oom.load(std::sync::atomic::Ordering::Relaxed)
+        || error.downcast_ref::<crate::limits::MemoryLimitExceeded>().is_some()
 }
 
 /// Render a wasmtime error with its causes, as one line.

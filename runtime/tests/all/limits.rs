@@ -6,7 +6,9 @@ use std::net::Ipv4Addr;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wasmkube_runtime::network::Proto;
-use wasmkube_runtime::{ContainerKind, ContainerState, PodPhase, StartOptions};
+use wasmkube_runtime::{
+    ContainerKind, ContainerState, PodPhase, RestartBackoff, RestartPolicy, StartOptions,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endless_loop_is_throttled_while_other_pods_complete_and_answer_http() {
@@ -82,4 +84,54 @@ async fn a_memory_bomb_ends_oom_killed() {
     };
     assert_eq!((*exit_code, reason.as_str()), (137, "OOMKilled"), "{message:?}");
     assert_eq!(status.phase, PodPhase::Failed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_request_over_the_memory_limit_ends_the_container_oom_killed_and_it_restarts() {
+    let t = TestRuntime::with_config(|c| {
+        c.restart_backoff =
+            RestartBackoff { initial: Duration::from_millis(20), max: Duration::from_millis(80) };
+    });
+    let mut web = command("web", &t.image("http-hello"), &[]);
+    web.kind = ContainerKind::Http { ports: vec![8080], reuse_instances: false };
+    web.limits.memory_bytes = Some(32 << 20);
+    let mut spec = pod("web-oom", vec![web]);
+    spec.restart_policy = RestartPolicy::Always;
+    let ip = spec.pod_ip;
+    let handle = t.rt.start_pod(spec, StartOptions::default()).unwrap();
+    let addr = published(&t.rt, ip, 8080).await;
+    let small = tokio::task::spawn_blocking(move || get(addr, "/alloc?mib=4")).await.unwrap();
+    assert!(small.contains("allocated 4 MiB"), "{small}");
+    // The request's instance outgrows the limit: the container is killed, whatever the client sees.
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let _ = write!(s, "GET /alloc?mib=64 HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+        let mut answer = String::new();
+        let _ = s.read_to_string(&mut answer);
+        assert!(!answer.contains("allocated"), "{answer}");
+    })
+    .await
+    .unwrap();
+    let mut status = handle.watch();
+    let s = tokio::time::timeout(
+        Duration::from_secs(20),
+        status.wait_for(|s| s.containers[0].restart_count >= 1),
+    )
+    .await
+    .expect("restarted after the OOM kill")
+    .unwrap()
+    .clone();
+    let Some(ContainerState::Terminated { exit_code, reason, message, .. }) = &s.containers[0].last_state
+    else {
+        panic!("{s:#?}")
+    };
+    assert_eq!((*exit_code, reason.as_str()), (137, "OOMKilled"), "{message:?}");
+    assert!(message.as_deref().unwrap_or_default().contains("memory limit exceeded"), "{message:?}");
+    // The restarted run serves again on the same port.
+    let addr = published(&t.rt, ip, 8080).await;
+    let hello = tokio::task::spawn_blocking(move || get(addr, "/")).await.unwrap();
+    assert!(hello.contains("hello from web-oom"), "{hello}");
+    handle.stop(Duration::from_secs(1)).await;
 }
