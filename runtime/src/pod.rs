@@ -149,6 +149,12 @@ impl PodHandle {
         true
     }
 
+    /// Where the pod's emptyDir volume `name` lives on the host (its usage is
+    /// [`crate::volumes::disk_usage`]).
+    pub fn volume_dir(&self, name: &str) -> PathBuf {
+        volumes::volume_dir(&self.pod_dir, name)
+    }
+
     /// Delete the pod's directory (emptyDir volumes and logs). Call after the pod finished.
     pub fn remove(self) -> std::io::Result<()> {
         volumes::remove_pod_dir(&self.pod_dir)

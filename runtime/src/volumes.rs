@@ -58,7 +58,7 @@ impl PodVolumes {
         for volume in &spec.volumes {
             let name = &volume.name;
             checked_relative(name, name)?;
-            let local = pod_dir.join("volumes").join(name);
+            let local = volume_dir(pod_dir, name);
             let io = |path: &Path| {
                 let path = path.to_owned();
                 move |source| Error::Io { volume: name.clone(), path, source }
@@ -148,6 +148,34 @@ impl PodVolumes {
     }
 }
 
+/// Where the pod's volume `name` lives (emptyDir, configMap, ...; not hostPath).
+pub(crate) fn volume_dir(pod_dir: &Path, name: &str) -> PathBuf {
+    pod_dir.join("volumes").join(name)
+}
+
+/// The disk space `dir` and everything under it take, as `du` counts it (allocated blocks; a
+/// file with several links counted once; symbolic links not followed). What vanishes while it
+/// is being walked counts as nothing.
+pub fn disk_usage(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let mut seen = std::collections::HashSet::new();
+    let mut total = 0u64;
+    let mut pending = vec![dir.to_owned()];
+    while let Some(path) = pending.pop() {
+        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+        if meta.nlink() > 1 && !meta.is_dir() && !seen.insert((meta.dev(), meta.ino())) {
+            continue;
+        }
+        total = total.saturating_add(meta.blocks().saturating_mul(512));
+        if meta.is_dir()
+            && let Ok(entries) = std::fs::read_dir(&path)
+        {
+            pending.extend(entries.flatten().map(|e| e.path()));
+        }
+    }
+    total
+}
+
 /// Remove everything the pod left on disk (volumes and logs); hostPath volumes are the host's
 /// and live outside `pod_dir`, so they are untouched.
 pub fn remove_pod_dir(pod_dir: &Path) -> std::io::Result<()> {
@@ -191,5 +219,19 @@ mod tests {
         assert!(matches!(volumes.host_dir(&mount("evil")), Err(Error::SubPathNotDirectory { .. })));
         assert!(matches!(volumes.host_dir(&mount("evil/new")), Err(Error::SubPathNotDirectory { .. })));
         assert!(!outside.join("new").exists(), "nothing made through the link");
+    }
+
+    #[test]
+    fn disk_usage_counts_blocks_once_per_file_and_does_not_follow_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = disk_usage(dir.path());
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/a"), vec![1u8; 1 << 20]).unwrap();
+        std::fs::hard_link(dir.path().join("sub/a"), dir.path().join("b")).unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("big"), vec![1u8; 4 << 20]).unwrap();
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("link")).unwrap();
+        let used = disk_usage(dir.path()) - empty;
+        assert!((1 << 20..2 << 20).contains(&used), "{used}");
     }
 }

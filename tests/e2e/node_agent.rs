@@ -263,6 +263,57 @@ spec:
 }
 
 #[test]
+fn a_pod_whose_empty_dir_outgrows_its_size_limit_is_evicted() {
+    let (s, node) = cluster();
+    let line = "x".repeat(1000);
+    s.apply(
+        &format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: hoarder}}
+spec:
+  nodeName: {node}
+  restartPolicy: Never
+  volumes:
+  - {{name: scratch, emptyDir: {{sizeLimit: 1Mi}}}}
+  - {{name: roomy, emptyDir: {{sizeLimit: 1Gi}}}}
+  containers:
+  - name: fill
+    image: "hello:latest"
+    args: ["--append", "/scratch/junk", "{line}", "--count", "100000", "--interval-ms", "1"]
+    volumeMounts: [{{name: scratch, mountPath: /scratch}}, {{name: roomy, mountPath: /roomy}}]
+"#
+        ),
+        &[],
+    );
+    assert!(
+        eventually(30, || jsonpath(&s, "pod/hoarder", "{.status.reason}") == "Evicted"),
+        "{}",
+        s.k(&["get", "pod", "hoarder", "-o", "yaml"])
+    );
+    assert_eq!(jsonpath(&s, "pod/hoarder", "{.status.phase}"), "Failed");
+    assert_eq!(
+        jsonpath(&s, "pod/hoarder", "{.status.message}"),
+        r#"Usage of EmptyDir volume "scratch" exceeds the limit "1Mi"."#
+    );
+    let disruption =
+        jsonpath(&s, "pod/hoarder", "{.status.conditions[?(@.type==\"DisruptionTarget\")].reason}");
+    assert_eq!(disruption, "TerminationByKubelet");
+    let state = jsonpath(&s, "pod/hoarder", "{.status.containerStatuses[0].state.terminated.exitCode}");
+    assert_eq!(state, "137", "killed at once");
+    let events = s.k(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=hoarder",
+        "-o",
+        "jsonpath={.items[*].reason}",
+    ]);
+    assert!(events.contains("Evicted"), "{events}");
+}
+
+#[test]
 fn logs_follow_streams_new_lines() {
     let (s, node) = cluster();
     s.apply(

@@ -14,6 +14,7 @@
 //! - [`worker`]: one pod's lifecycle: resolve, start, observe, probe, terminate, clean up.
 //! - [`status`]: runtime states -> the Pod's `status` as the API shows it.
 //! - [`probes`]: liveness, readiness and startup probes through the pod network.
+//! - `eviction`: a pod whose emptyDir outgrows its `sizeLimit` is evicted.
 //! - [`lookup`]: fetching what a pod references (configMaps, secrets, claims, images).
 //! - [`translate`] + [`env`]: API Pod -> runtime `PodSpec` (shared with `wasmkube play`).
 //! - [`logs`]: serving `pods/log` from the containers' log files.
@@ -24,6 +25,7 @@
 
 pub mod dns;
 pub mod env;
+mod eviction;
 pub mod ingress;
 pub mod logs;
 mod lookup;

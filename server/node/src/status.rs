@@ -64,7 +64,7 @@ pub(crate) fn build(o: &Observed<'_>) -> Value {
         .filter(|c| c.pointer("/state/terminated/exitCode") != Some(&json!(0)) && c["started"] != json!(true))
         .filter_map(|c| c["name"].as_str())
         .collect();
-    let ours = [
+    let mut ours = vec![
         cond(
             "PodReadyToStartContainers",
             o.runtime.is_some() && !(terminal && o.runtime.is_some_and(|r| r.ended)),
@@ -92,6 +92,12 @@ pub(crate) fn build(o: &Observed<'_>) -> Value {
             cond("Ready", false, reason_ready, if terminal { "" } else { &unready_msg })
         },
     ];
+    // An eviction is a disruption, as the kubelet reports it.
+    if let Some((reason, message)) = o.failure
+        && reason == "Evicted"
+    {
+        ours.push(cond("DisruptionTarget", true, "TerminationByKubelet", message));
+    }
     let mut status = json!({
         "phase": phase,
         "conditions": merge_conditions(o.pod, &ours),
@@ -208,7 +214,10 @@ fn merge_conditions(pod: &Value, ours: &[Value]) -> Vec<Value> {
     let now = wasmkube_api::meta::now_rfc3339();
     let mut out: Vec<Value> = existing
         .iter()
-        .filter(|c| !OWN_CONDITIONS.contains(&c["type"].as_str().unwrap_or("")))
+        .filter(|c| {
+            !OWN_CONDITIONS.contains(&c["type"].as_str().unwrap_or(""))
+                && !ours.iter().any(|o| o["type"] == c["type"])
+        })
         .cloned()
         .collect();
     for c in ours {

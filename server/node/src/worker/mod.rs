@@ -359,6 +359,8 @@ impl Worker {
             probe_tasks.spawn(probes::run(probe, ctx));
         }
         let deadline = self.active_deadline();
+        let eviction = crate::eviction::watch(crate::eviction::limits(&spec, &handle));
+        tokio::pin!(eviction);
         // A cached component is Running within a millisecond: report that as the first status
         // instead of PodInitializing followed at once by Running (one durable write and one
         // watch event fewer per pod start). A slow start still reports within FIRST_REPORT.
@@ -396,6 +398,13 @@ impl Worker {
                         }
                         Next::Continue
                     }
+                }
+                message = &mut eviction, if self.failure.is_none() => {
+                    self.agent.inner.events.event(&self.pod, EventType::Warning, "Evicted", &message);
+                    self.failure = Some(("Evicted".into(), message));
+                    let final_status = handle.stop(Duration::ZERO).await;
+                    self.write_status(Some(&final_status)).await;
+                    Next::Continue
                 }
                 () = sleep_until_opt(deadline), if self.failure.is_none() => {
                     self.failure = Some(("DeadlineExceeded".into(), "Pod was active on the node longer than the specified deadline".into()));
