@@ -55,7 +55,7 @@ run -p wasmkube-scheduler --bench scheduler
 
 say "report"
 python3 tests/bench_report.py --records "$records" --out "$out" ${quick:+--quick}
-for area in "Pod start" Density HTTP TCP Services API Scheduler Footprint; do
+for area in "Pod start" Density Runtime HTTP TCP Services API Scheduler Footprint; do
   grep -q "^## $area\$" "$out" || { echo "bench.sh: no $area table in $out" >&2; exit 1; }
 done
 echo "wrote $out" >&2

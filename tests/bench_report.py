@@ -29,6 +29,12 @@ AREAS = {
         "`runtime/benches/pods.rs`: the runtime alone, RSS growth per idle pod (PSS beside it "
         "in the records)."
     ),
+    "Runtime": (
+        "`runtime/benches/pods.rs`: the wasm runtime alone, without the API (a pod spec handed to "
+        "`Runtime::start_pod`): instantiation of each example, pod start -> first HTTP answer with "
+        "the earlier pods still running, and one pod's HTTP served on its own socket by a keep-alive "
+        "client in the same process (5 s per concurrency). Spread: fastest and slowest sample."
+    ),
     "HTTP": (
         "`wrk` GET / of one http-hello pod (`server/cli/benches/network.rs`), through the ingress "
         "(handed to the component in-process) and through its NodePort (a socket into the pod "
@@ -66,6 +72,8 @@ NO_PEER = {
     "crates.io, PyPI, npm and Debian): the goals are absolute.",
     "Scheduler": "kube-scheduler is not installable here; the goal is absolute.",
     "Density": "no peer runs 10,000 pods on this machine; the goal is absolute.",
+    "Runtime": "these are the runtime's own steps; `wasmtime serve` and `wasmtime run` are compared "
+    "end to end under HTTP and TCP.",
     "Footprint": "no other orchestrator is installable here; the goals are absolute.",
 }
 

@@ -15,7 +15,7 @@
 #[path = "../../server/cli/benches/support/record.rs"]
 mod record;
 
-use record::record;
+use record::{merged, record, spread};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -164,6 +164,7 @@ async fn instantiation(rt: &Runtime, images: &[ImageSpec; 3], rows: &mut Vec<(St
         h.remove().unwrap();
     }
     runs.sort_by(f64::total_cmp);
+    record("Runtime", "`hello` pod start -> exit, 20 runs, p50", "ms", pct(&runs, 0.5), spread(&runs));
     rows.push(("`hello` pod start -> exit, p50 (ms, 20 runs)".into(), format!("{:.2}", pct(&runs, 0.5))));
     let h = rt.start_pod(pod(900_100, container("web", web, &[], http())), StartOptions::default()).unwrap();
     let mut c = Conn::open(published(rt, pod_ip(900_100), 8080).await).await;
@@ -175,6 +176,8 @@ async fn instantiation(rt: &Runtime, images: &[ImageSpec; 3], rows: &mut Vec<(St
         reqs.push(ms(t.elapsed()));
     }
     reqs.sort_by(f64::total_cmp);
+    let measure = "`http-hello` request on a fresh instance (instantiate + handle), 200 requests, p50";
+    record("Runtime", measure, "ms", pct(&reqs, 0.5), spread(&reqs));
     rows.push((
         "`http-hello` request on a fresh instance, p50 (ms, 200 requests)".into(),
         format!("{:.3}", pct(&reqs, 0.5)),
@@ -185,6 +188,7 @@ async fn instantiation(rt: &Runtime, images: &[ImageSpec; 3], rows: &mut Vec<(St
         .start_pod(pod(900_200, container("kv", kv, &[], ContainerKind::Command)), StartOptions::default())
         .unwrap();
     published(rt, pod_ip(900_200), 6379).await;
+    record("Runtime", "`kv` pod start -> listening", "ms", ms(t.elapsed()), serde_json::json!({}));
     rows.push(("`kv` pod start -> listening (ms)".into(), format!("{:.2}", ms(t.elapsed()))));
     h.stop(Duration::from_secs(1)).await;
 }
@@ -270,6 +274,10 @@ fn main() {
         let before = memory_kib();
         let (lat, pods) = pod_starts(&rt, &images[1], n).await;
         let after = memory_kib();
+        let measure = format!("`http-hello` pod start -> first HTTP answer, {n} pods one after another");
+        record("Runtime", &format!("{measure}, p50"), "ms", pct(&lat, 0.5), spread(&lat));
+        let goal = serde_json::json!({"goal": "< 5 ms"});
+        record("Runtime", &format!("{measure}, p99"), "ms", pct(&lat, 0.99), merged(&[spread(&lat), goal]));
         rows.push((
             format!("`http-hello` pod start -> first HTTP answer, p50 / p99 (ms, {n} pods)"),
             format!("{:.2} / {:.2}", pct(&lat, 0.5), pct(&lat, 0.99)),
@@ -295,6 +303,11 @@ fn main() {
         let target = published(&rt, pod_ip(0), 8080).await;
         for c in [1, 16, 64] {
             let (rps, lat) = http_load(target, c, if quick { 1 } else { 5 }).await;
+            let measure = format!("one `http-hello` pod on its socket, concurrency {c}");
+            let higher = serde_json::json!({"better": "higher"});
+            record("Runtime", &format!("{measure}, requests/s"), "req/s", rps, higher);
+            let p50 = serde_json::json!({"p50": pct(&lat, 0.5)});
+            record("Runtime", &format!("{measure}, p99 latency"), "ms", pct(&lat, 0.99), p50);
             rows.push((
                 format!("HTTP on one `http-hello` pod, concurrency {c}: req/s, p50 / p99 (ms)"),
                 format!("{rps:.0}, {:.2} / {:.2}", pct(&lat, 0.5), pct(&lat, 0.99)),
