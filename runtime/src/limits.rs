@@ -8,7 +8,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::time::Instant;
 use wasmtime::{ResourceLimiter, Store, UpdateDeadline};
 
 use crate::host::Host;
@@ -125,38 +124,86 @@ impl ResourceLimiter for StoreLimiter {
     }
 }
 
-/// CPU accounting and throttling of one store, driven by epoch deadlines.
+/// CPU accounting and throttling of one store.
 ///
-/// Every epoch tick the guest reaches a deadline and the callback runs: the time since the
-/// guest last resumed is added to its CPU time (capped at two ticks, since time spent parked in
-/// the executor is not CPU), and the guest yields to the executor so that an endless loop cannot
-/// starve other pods. With `cpu_millis` below 1000 it also sleeps long enough to keep its share.
+/// CPU time is the time the guest holds an executor thread: every poll of the future that runs
+/// it ([`timed`]) is measured, so time parked waiting for I/O or a timer never counts, and host
+/// work done inside the poll (a file read, a socket write) counts as a process's system time
+/// does. Every epoch tick the guest reaches a deadline and yields to the executor, so an endless
+/// loop cannot starve other pods; with `cpu_millis` below 1000 it also sleeps long enough to keep
+/// its share of the CPU it used since its last pause.
 pub struct CpuMeter {
-    cpu_nanos: Arc<AtomicU64>,
+    clock: Arc<PollClock>,
     millis: Option<u32>,
-    tick: Duration,
-    last_resume: Instant,
+}
+
+/// What the measured polls of one store share with its epoch callback.
+pub struct PollClock {
+    /// The container's CPU time (every store of the container adds to it).
+    total: Arc<AtomicU64>,
+    /// When the current poll began (or the last epoch callback ran), in nanoseconds since
+    /// [`clock_base`]; 0 outside a poll.
+    mark: AtomicU64,
+    /// CPU time since the guest last paused for its CPU limit.
+    since_pause: AtomicU64,
+}
+
+/// The process-wide origin of [`PollClock`] marks.
+fn clock_now() -> u64 {
+    static BASE: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(std::time::Instant::now);
+    // Never 0, which means "not in a poll".
+    u64::try_from(base.elapsed().as_nanos()).unwrap_or(u64::MAX).max(1)
+}
+
+impl PollClock {
+    fn enter(&self) {
+        self.mark.store(clock_now(), Ordering::Relaxed);
+    }
+
+    /// Account the time since the mark; the mark moves to now, or is cleared when the poll ends.
+    fn account(&self, keep_running: bool) {
+        let now = clock_now();
+        let mark = self.mark.swap(if keep_running { now } else { 0 }, Ordering::Relaxed);
+        if mark != 0 {
+            let ran = now.saturating_sub(mark);
+            self.total.fetch_add(ran, Ordering::Relaxed);
+            self.since_pause.fetch_add(ran, Ordering::Relaxed);
+        }
+    }
 }
 
 impl CpuMeter {
-    pub fn new(cpu_nanos: Arc<AtomicU64>, millis: Option<u32>, tick: Duration) -> Self {
-        CpuMeter { cpu_nanos, millis, tick, last_resume: Instant::now() }
+    pub fn new(total: Arc<AtomicU64>, millis: Option<u32>) -> Self {
+        let clock = PollClock { total, mark: AtomicU64::new(0), since_pause: AtomicU64::new(0) };
+        CpuMeter { clock: Arc::new(clock), millis }
     }
 
-    /// Account the slice that just ended; returns how long to pause before the next one.
+    /// The clock to run this store's guest calls under ([`timed`]).
+    pub fn clock(&self) -> Arc<PollClock> {
+        self.clock.clone()
+    }
+
+    /// An epoch tick: account what ran so far; returns how long to pause before going on.
     fn slice_ended(&mut self) -> Option<Duration> {
-        let now = Instant::now();
-        let ran = now.saturating_duration_since(self.last_resume).min(self.tick * 2);
-        self.cpu_nanos.fetch_add(ran.as_nanos() as u64, Ordering::Relaxed);
-        let pause = self.millis.filter(|m| *m < 1000).map(|m| ran * (1000 - m.max(1)) / m.max(1));
-        self.last_resume = now + pause.unwrap_or_default();
-        pause
+        self.clock.account(true);
+        let millis = self.millis.filter(|m| *m < 1000)?.max(1);
+        let ran = Duration::from_nanos(self.clock.since_pause.swap(0, Ordering::Relaxed));
+        Some(ran * (1000 - millis) / millis)
     }
+}
 
-    /// Account the final partial slice when the guest call returns.
-    pub fn finish(&mut self) {
-        self.slice_ended();
-    }
+/// Run `guest` (a future that drives a store's guest code) with every poll's time added to
+/// the store's CPU time.
+pub async fn timed<F: std::future::Future>(clock: Arc<PollClock>, guest: F) -> F::Output {
+    let mut guest = std::pin::pin!(guest);
+    std::future::poll_fn(|cx| {
+        clock.enter();
+        let result = guest.as_mut().poll(cx);
+        clock.account(false);
+        result
+    })
+    .await
 }
 
 /// Make `store` yield (and account CPU) at every epoch tick.

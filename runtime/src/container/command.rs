@@ -21,18 +21,17 @@ pub(crate) async fn run(env: &ContainerEnv, prepared: &Prepared) -> Outcome {
         Ok(store) => store,
         Err(message) => return Outcome::error(128, "CreateContainerError", message),
     };
-    let call = async {
+    let clock = store.data().cpu.clock();
+    let call = crate::limits::timed(clock, async {
         let command = pre.instantiate_async(&mut store).await?;
         command.wasi_cli_run().call_run(&mut store).await
-    };
+    });
     // A command has no way to hear "please stop", so a stop request waits out the grace period
     // and then kills it (dropping the call future drops the instance at its next yield).
-    let outcome = tokio::select! {
+    tokio::select! {
         result = call => classify(env, result),
         () = killed_after_grace(env) => Outcome::killed(),
-    };
-    store.data_mut().cpu.finish();
-    outcome
+    }
 }
 
 fn classify(env: &ContainerEnv, result: wasmtime::Result<Result<(), ()>>) -> Outcome {

@@ -10,6 +10,7 @@
 use super::{ContainerEnv, Outcome, describe, killed_after_grace, out_of_memory};
 use crate::cache::Prepared;
 use crate::host::Host;
+use crate::limits::timed;
 use crate::logs::Stream;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -321,19 +322,22 @@ impl Server {
     ) -> wasmtime::Result<()> {
         let Some(reused) = &self.reused else {
             let mut store = self.env.new_store().map_err(wasmtime::Error::msg)?;
-            let proxy = self.pre.instantiate_async(&mut store).await?;
-            return handle_in(&mut store, &proxy, req, tx).await;
+            return timed(store.data().cpu.clock(), async {
+                let proxy = self.pre.instantiate_async(&mut store).await?;
+                handle_in(&mut store, &proxy, req, tx).await
+            })
+            .await;
         };
         let mut warm = reused.lock().await;
         let (mut store, proxy) = match warm.take() {
             Some(instance) => instance,
             None => {
                 let mut store = self.env.new_store().map_err(wasmtime::Error::msg)?;
-                let proxy = self.pre.instantiate_async(&mut store).await?;
+                let proxy = timed(store.data().cpu.clock(), self.pre.instantiate_async(&mut store)).await?;
                 (store, proxy)
             }
         };
-        handle_in(&mut store, &proxy, req, tx).await?;
+        timed(store.data().cpu.clock(), handle_in(&mut store, &proxy, req, tx)).await?;
         *warm = Some((store, proxy));
         Ok(())
     }
@@ -347,9 +351,7 @@ async fn handle_in<B: RequestBody>(
 ) -> wasmtime::Result<()> {
     let req = store.data_mut().http().new_incoming_request(Scheme::Http, req)?;
     let out = store.data_mut().http().new_response_outparam(tx)?;
-    let result = proxy.wasi_http_incoming_handler().call_handle(&mut *store, req, out).await;
-    store.data_mut().cpu.finish();
-    result
+    proxy.wasi_http_incoming_handler().call_handle(&mut *store, req, out).await
 }
 
 fn error_response(message: &str) -> Response {

@@ -87,7 +87,7 @@ impl ContainerEnv {
         self.volumes.preopen(&mut wasi, &spec.mounts).map_err(|e| e.to_string())?;
         let limiter = StoreLimiter::new(self.pod.memory.clone(), spec.limits.memory_bytes, self.oom.clone());
         let cpu_counter = self.pod.cpu.get(&spec.name).cloned().unwrap_or_default();
-        let cpu = CpuMeter::new(cpu_counter, spec.limits.cpu_millis, self.pod.runtime.engine.epoch_tick());
+        let cpu = CpuMeter::new(cpu_counter, spec.limits.cpu_millis);
         let network = &self.pod.runtime.network;
         crate::network::view::configure(&mut wasi, network.clone());
         let pod_net = PodNet::new(self.pod.spec.pod_ip, network.clone());

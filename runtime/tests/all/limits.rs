@@ -135,3 +135,35 @@ async fn an_http_request_over_the_memory_limit_ends_the_container_oom_killed_and
     assert!(hello.contains("hello from web-oom"), "{hello}");
     handle.stop(Duration::from_secs(1)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cpu_time_counts_what_a_guest_runs_not_what_it_waits() {
+    let t = TestRuntime::new();
+    // Ten lines 50 ms apart: half a second of sleeping, next to no CPU.
+    let mut sleeper = command(
+        "sleeper",
+        &t.image("hello"),
+        &["--append", "/data/x", "line", "--count", "10", "--interval-ms", "50"],
+    );
+    sleeper.mounts.push(mount("data", "/data"));
+    let mut spec = pod("cpu-sleeper", vec![sleeper]);
+    spec.volumes.push(empty_dir("data"));
+    let started = std::time::Instant::now();
+    let status = t.rt.start_pod(spec, StartOptions::default()).unwrap().wait().await;
+    let wall = started.elapsed();
+    assert_eq!(status.phase, PodPhase::Succeeded, "{status:#?}");
+    let cpu = Duration::from_nanos(status.containers[0].cpu_nanos);
+    assert!(wall >= Duration::from_millis(450), "{wall:?}");
+    assert!(cpu > Duration::ZERO && cpu < wall / 2, "cpu {cpu:?} of {wall:?} wall, mostly asleep");
+
+    // A spinner is on a CPU whenever it runs, never longer than it exists.
+    let mut spinner = command("spin", &t.image("spin"), &[]);
+    spinner.limits.cpu_millis = Some(500);
+    let started = std::time::Instant::now();
+    let spin = t.rt.start_pod(pod("cpu-spinner", vec![spinner]), StartOptions::default()).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let stopped = spin.stop(Duration::ZERO).await;
+    let wall = started.elapsed();
+    let cpu = Duration::from_nanos(stopped.containers[0].cpu_nanos);
+    assert!(cpu > Duration::ZERO && cpu <= wall, "cpu {cpu:?} of {wall:?} wall");
+}
