@@ -155,6 +155,15 @@ impl PodHandle {
         volumes::volume_dir(&self.pod_dir, name)
     }
 
+    /// What container `name` writes on the node's disk outside volumes: its log files and (an
+    /// OCI container's) writable layer — what `ephemeral-storage` limits count.
+    pub fn container_disk_dirs(&self, name: &str) -> [PathBuf; 2] {
+        [
+            crate::logs::container_log_dir(&self.pod_dir, name),
+            crate::container::oci::bundle_dir(&self.pod_dir, name).join("upper"),
+        ]
+    }
+
     /// Delete the pod's directory (emptyDir volumes and logs). Call after the pod finished.
     pub fn remove(self) -> std::io::Result<()> {
         volumes::remove_pod_dir(&self.pod_dir)

@@ -263,7 +263,7 @@ spec:
 }
 
 #[test]
-fn a_pod_whose_empty_dir_outgrows_its_size_limit_is_evicted() {
+fn a_pod_whose_empty_dir_or_ephemeral_storage_outgrows_its_limit_is_evicted() {
     let (s, node) = cluster();
     let line = "x".repeat(1000);
     s.apply(
@@ -311,6 +311,36 @@ spec:
         "jsonpath={.items[*].reason}",
     ]);
     assert!(events.contains("Evicted"), "{events}");
+    // No sizeLimit, but the container's ephemeral-storage limit bounds the pod's emptyDirs too.
+    s.apply(
+        &format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: spender}}
+spec:
+  nodeName: {node}
+  restartPolicy: Never
+  volumes: [{{name: scratch, emptyDir: {{}}}}]
+  containers:
+  - name: fill
+    image: "hello:latest"
+    args: ["--append", "/scratch/junk", "{line}", "--count", "100000", "--interval-ms", "1"]
+    resources: {{limits: {{ephemeral-storage: 1Mi}}}}
+    volumeMounts: [{{name: scratch, mountPath: /scratch}}]
+"#
+        ),
+        &[],
+    );
+    assert!(
+        eventually(30, || jsonpath(&s, "pod/spender", "{.status.reason}") == "Evicted"),
+        "{}",
+        s.k(&["get", "pod", "spender", "-o", "yaml"])
+    );
+    assert_eq!(
+        jsonpath(&s, "pod/spender", "{.status.message}"),
+        "Pod ephemeral local storage usage exceeds the total limit of containers 1Mi."
+    );
 }
 
 #[test]

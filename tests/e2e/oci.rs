@@ -237,6 +237,36 @@ spec:
     );
     assert_eq!(terminated("hog", "exitCode"), "137");
 
+    // A container that fills its own root filesystem past its ephemeral-storage limit is evicted
+    // (its sibling's larger limit keeps the pod's total out of the way).
+    s.apply(
+        &format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: filler}}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: fill
+    image: "{image}"
+    command: ["/bin/sh", "-c", "dd if=/dev/zero of=/junk bs=1M count=8; sleep 3600"]
+    resources: {{limits: {{ephemeral-storage: 1Mi}}}}
+  - name: idle
+    image: "{image}"
+    command: ["/bin/sleep", "3600"]
+    resources: {{limits: {{ephemeral-storage: 100Mi}}}}
+"#
+        ),
+        &[],
+    );
+    let evicted = || jsonpath(&s, &["pod", "filler"], "{.status.reason}");
+    assert!(eventually(60, || evicted() == "Evicted"), "{}", s.k(&["get", "pod", "filler", "-o", "yaml"]));
+    assert_eq!(
+        jsonpath(&s, &["pod", "filler"], "{.status.message}"),
+        r#"Container fill exceeded its local ephemeral storage limit "1Mi"."#
+    );
+
     // A docker save tarball, imported offline.
     let tarball = work.path().join("bb-save.tar");
     run(Command::new("skopeo").args([

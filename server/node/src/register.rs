@@ -134,11 +134,16 @@ fn node_status(agent: &NodeAgent, current: &Value) -> Value {
     let memory = memory_bytes();
     let memory_pressure = memory.available < memory.total / 20;
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let capacity = json!({
+    let mut capacity = json!({
         "cpu": cpus.to_string(),
         "memory": format!("{}Ki", memory.total / 1024),
         "pods": c.max_pods.to_string(),
     });
+    // The filesystem pods write to (emptyDirs, logs, writable layers), as the kubelet reports
+    // its root filesystem: what ephemeral-storage requests are scheduled against.
+    if let Some(bytes) = filesystem_bytes(&agent.inner.runtime.config().data_dir) {
+        capacity["ephemeral-storage"] = json!(format!("{}Ki", bytes / 1024));
+    }
     json!({
         "capacity": capacity,
         "allocatable": capacity,
@@ -204,6 +209,12 @@ async fn renew_lease(agent: &NodeAgent) -> Result<(), ApiError> {
 struct Memory {
     total: u64,
     available: u64,
+}
+
+/// The size of the filesystem holding `dir`.
+fn filesystem_bytes(dir: &std::path::Path) -> Option<u64> {
+    let stat = rustix::fs::statvfs(dir).ok()?;
+    stat.f_blocks.checked_mul(stat.f_frsize)
 }
 
 fn memory_bytes() -> Memory {

@@ -117,12 +117,17 @@ pub(crate) fn end_all(config: &crate::runtime::RuntimeConfig) -> usize {
     ended
 }
 
+/// Where a run of the pod's OCI container `name` has its bundle (its writable layer is `upper`).
+pub(crate) fn bundle_dir(pod_dir: &Path, name: &str) -> PathBuf {
+    pod_dir.join("oci").join(name)
+}
+
 pub(crate) async fn run(env: &Arc<ContainerEnv>, on_running: impl FnOnce()) -> Outcome {
     if env.pod.runtime.ending.load(std::sync::atomic::Ordering::SeqCst) {
         return Outcome::error(128, "StartError", "the node is stopping".into());
     }
     let id = container_id(env);
-    let bundle = env.pod.pod_dir.join("oci").join(&env.spec.name);
+    let bundle = bundle_dir(&env.pod.pod_dir, &env.spec.name);
     cleanup(env, &id, &bundle).await;
     let created = create(env, &id, &bundle).await;
     let outcome = match created {
