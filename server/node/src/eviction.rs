@@ -75,7 +75,7 @@ fn quantity(q: Option<&Quantity>) -> Option<(u64, String)> {
 /// A byte count as a Kubernetes quantity prints it: the largest binary suffix that divides it.
 fn canonical(bytes: u64) -> String {
     for (shift, suffix) in [(50, "Pi"), (40, "Ti"), (30, "Gi"), (20, "Mi"), (10, "Ki")] {
-        if bytes != 0 && bytes % (1u64 << shift) == 0 {
+        if bytes != 0 && bytes.is_multiple_of(1u64 << shift) {
             return format!("{}{suffix}", bytes >> shift);
         }
     }
