@@ -69,6 +69,27 @@ spec:
 }
 
 #[test]
+fn the_small_board_pool_caps_each_memory_at_256_mib() {
+    let dir = tempfile::tempdir().unwrap();
+    import(dir.path(), &["membomb"]);
+    let file = dir.path().join("bomb.yaml");
+    let manifest = "apiVersion: v1\nkind: Pod\nmetadata: {name: bomb}\nspec:\n  restartPolicy: Never\n  \
+                    containers: [{name: c, image: membomb:latest}]\n";
+    std::fs::write(&file, manifest).unwrap();
+    let out = wasmkube(dir.path(), &["play", "--wasm-pool", "small-board", file.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let got: u32 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("[c] membomb: allocation failed after "))
+        .and_then(|rest| rest.strip_suffix(" MiB")?.parse().ok())
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!((64..256).contains(&got), "grew to {got} MiB under a 256 MiB cap");
+    let bad = wasmkube(dir.path(), &["play", "--wasm-pool", "tiny", file.to_str().unwrap()]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("small-board"));
+}
+
+#[test]
 fn play_reports_a_failed_container_and_exits_non_zero() {
     let dir = tempfile::tempdir().unwrap();
     import(dir.path(), &["hello"]);

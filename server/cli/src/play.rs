@@ -24,12 +24,38 @@ pub struct PlayArgs {
     /// Where images, the compiled-component cache and pod data live.
     #[arg(long, env = "WASMKUBE_DATA_DIR", default_value = "wasmkube-data")]
     data_dir: PathBuf,
+    /// The wasm instance pool: `density` or `small-board` (see `wasmkube server --help`).
+    #[arg(long, value_enum, default_value_t = WasmPool::Density)]
+    wasm_pool: WasmPool,
     /// How long containers get to finish after Ctrl-C before they are killed.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     grace_period: Duration,
     /// A manifest with Pods, Deployments, ReplicaSets, ReplicationControllers or Jobs (and the
     /// ConfigMaps and Secrets their volumes use).
     file: PathBuf,
+}
+
+/// How the wasm engine's instance pool is sized.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WasmPool {
+    /// Sized for density (10,000 pods and more); falls back to `small-board` when this
+    /// machine's address space cannot reserve it.
+    Density,
+    /// A few hundred instances with memories of at most 256 MiB, for boards with a small
+    /// address space or little memory.
+    SmallBoard,
+}
+
+impl WasmPool {
+    pub(crate) fn engine(self) -> anyhow::Result<WasmEngine> {
+        Ok(match self {
+            WasmPool::Density => WasmEngine::for_this_machine()?,
+            WasmPool::SmallBoard => WasmEngine::new(&wasmkube_runtime::EngineConfig {
+                pooling: wasmkube_runtime::PoolingConfig::small_board(),
+                ..Default::default()
+            })?,
+        })
+    }
 }
 
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -139,7 +165,7 @@ impl Lookup for ManifestLookup<'_> {
 }
 
 async fn play(args: PlayArgs, manifest: Manifest) -> anyhow::Result<ExitCode> {
-    let runtime = Runtime::new(WasmEngine::for_this_machine()?, RuntimeConfig::new(&args.data_dir))?;
+    let runtime = Runtime::new(args.wasm_pool.engine()?, RuntimeConfig::new(&args.data_dir))?;
     let mut pods = Vec::new();
     for (index, (namespace, name, pod)) in manifest.pods.iter().enumerate() {
         let uid = format!("play-{}", uuid::Uuid::new_v4());

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use wasmkube_apiserver::Api;
 use wasmkube_node::{NodeAgent, NodeConfig};
-use wasmkube_runtime::{Runtime, RuntimeConfig, WasmEngine};
+use wasmkube_runtime::{Runtime, RuntimeConfig};
 use wasmkube_store::{RedbStore, RedbStoreConfig};
 
 #[derive(Args, Debug)]
@@ -35,6 +35,11 @@ pub struct ServerArgs {
     /// node's RuntimeClass handler is named after it).
     #[arg(long, default_value = "runc", value_parser = parse_oci_runtime)]
     oci_runtime: std::path::PathBuf,
+    /// The wasm engine's instance pool: `density` (10,000 pods and more; falls back to
+    /// `small-board` when the address space cannot reserve it) or `small-board` (a few hundred
+    /// instances, memories of at most 256 MiB, for boards with a small address space).
+    #[arg(long, value_enum, default_value_t = crate::play::WasmPool::Density)]
+    wasm_pool: crate::play::WasmPool,
     /// How long a node may miss heartbeats before it is marked NotReady (Unknown) and its
     /// pods start being evicted, e.g. `40s`.
     #[arg(long, default_value = "40s", value_parser = crate::play::parse_duration)]
@@ -148,7 +153,7 @@ fn start_node(args: &ServerArgs, api: Api) -> anyhow::Result<NodeAgent> {
     config.netns_ahead = 2;
     config.egress =
         args.allow_egress.iter().fold(config.egress, |policy, (ip, prefix)| policy.allow(*ip, *prefix));
-    let runtime = Runtime::new(WasmEngine::for_this_machine()?, config)?;
+    let runtime = Runtime::new(args.wasm_pool.engine()?, config)?;
     let name = match &args.node_name {
         Some(n) => n.clone(),
         None => host_name(),
