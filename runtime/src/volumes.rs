@@ -154,23 +154,43 @@ pub(crate) fn volume_dir(pod_dir: &Path, name: &str) -> PathBuf {
 }
 
 /// The disk space `dir` and everything under it take, as `du` counts it (allocated blocks; a
-/// file with several links counted once; symbolic links not followed). What vanishes while it
-/// is being walked counts as nothing.
+/// file with several links counted once). The walk opens every directory relative to its
+/// parent without following links, so a guest that swaps a directory for a symbolic link while
+/// it is measured cannot lead it elsewhere. What vanishes meanwhile counts as nothing.
 pub fn disk_usage(dir: &Path) -> u64 {
-    use std::os::unix::fs::MetadataExt;
+    use rustix::fs::{AtFlags, CWD, Dir, FileType, Mode, OFlags, fstat, openat, statat};
+    use std::sync::Arc;
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let Ok(root) = openat(CWD, dir, flags, Mode::empty()) else { return 0 };
+    let blocks = |st: &rustix::fs::Stat| u64::try_from(st.st_blocks).unwrap_or(0).saturating_mul(512);
+    let mut total = fstat(&root).map(|st| blocks(&st)).unwrap_or(0);
     let mut seen = std::collections::HashSet::new();
-    let mut total = 0u64;
-    let mut pending = vec![dir.to_owned()];
-    while let Some(path) = pending.pop() {
-        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
-        if meta.nlink() > 1 && !meta.is_dir() && !seen.insert((meta.dev(), meta.ino())) {
-            continue;
+    // Directories still to read, each as (its parent, its name): only the parents of pending
+    // directories are held open.
+    let mut pending: Vec<(Arc<rustix::fd::OwnedFd>, std::ffi::CString)> = Vec::new();
+    let mut read = |fd: Arc<rustix::fd::OwnedFd>, pending: &mut Vec<_>| {
+        let Ok(entries) = Dir::read_from(&*fd) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if name == c"." || name == c".." {
+                continue;
+            }
+            let Ok(st) = statat(&*fd, name, AtFlags::SYMLINK_NOFOLLOW) else { continue };
+            let is_dir = FileType::from_raw_mode(st.st_mode) == FileType::Directory;
+            if st.st_nlink > 1 && !is_dir && !seen.insert((st.st_dev, st.st_ino)) {
+                continue;
+            }
+            total = total.saturating_add(blocks(&st));
+            if is_dir {
+                pending.push((fd.clone(), name.to_owned()));
+            }
         }
-        total = total.saturating_add(meta.blocks().saturating_mul(512));
-        if meta.is_dir()
-            && let Ok(entries) = std::fs::read_dir(&path)
-        {
-            pending.extend(entries.flatten().map(|e| e.path()));
+    };
+    read(Arc::new(root), &mut pending);
+    while let Some((parent, name)) = pending.pop() {
+        if let Ok(fd) = openat(&*parent, name.as_c_str(), flags, Mode::empty()) {
+            drop(parent);
+            read(Arc::new(fd), &mut pending);
         }
     }
     total

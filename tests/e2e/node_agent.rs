@@ -302,6 +302,10 @@ spec:
     assert_eq!(disruption, "TerminationByKubelet");
     let state = jsonpath(&s, "pod/hoarder", "{.status.containerStatuses[0].state.terminated.exitCode}");
     assert_eq!(state, "137", "killed at once");
+    // As for any terminated pod, its volumes are torn down at once; its logs stay.
+    let pod_dir = s.data().join("pods").join(jsonpath(&s, "pod/hoarder", "{.metadata.uid}"));
+    assert!(eventually(10, || !pod_dir.join("volumes").exists()), "the evicted pod's emptyDirs are gone");
+    assert!(pod_dir.join("logs").exists());
     let events = s.k(&[
         "get",
         "events",

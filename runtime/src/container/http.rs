@@ -124,12 +124,21 @@ pub(crate) async fn serve(
         server.in_process.close();
         drop(all);
     });
-    if drained.await.is_err() {
-        connections.abort_all();
-        server.in_process.close();
-        return Outcome::killed();
+    // A request may still run out of memory while the others drain: killed, not completed.
+    let out_of_memory =
+        async { oom.wait_for(Option::is_some).await.ok().map(|m| m.clone().unwrap_or_default()) };
+    let ended = tokio::select! {
+        drained = drained => drained.map_err(|_| Outcome::killed()),
+        Some(message) = out_of_memory => Err(Outcome::oom_killed(message)),
+    };
+    match ended {
+        Ok(()) => Outcome::exited(0),
+        Err(outcome) => {
+            connections.abort_all();
+            server.in_process.close();
+            outcome
+        }
     }
-    Outcome::exited(0)
 }
 
 /// The container's handler as the pod network's in-process entry point.

@@ -3,9 +3,13 @@
 //! one is evicted at once (phase `Failed`, reason `Evicted`, upstream's message), so that its
 //! controller replaces it. The limits, checked in upstream's order:
 //! - an emptyDir's `sizeLimit` (its directory);
-//! - the pod's total of its containers' `limits.ephemeral-storage` (its emptyDirs not in
-//!   memory, plus every container's logs and writable layer);
+//! - the pod's total of its containers' `limits.ephemeral-storage` (its emptyDirs — all of
+//!   them: `medium: Memory` is a directory on disk here too — plus every container's logs and
+//!   writable layer);
 //! - one container's `limits.ephemeral-storage` (its logs and writable layer).
+//!
+//! A limit of zero is no limit, as upstream's. Static pods and pods of system-critical
+//! priority are never evicted (the worker checks), nor are pods that already ended.
 
 use crate::translate::parse_bytes;
 use k8s_openapi::api::core::v1 as core;
@@ -42,10 +46,10 @@ pub(crate) fn limits(spec: &core::PodSpec, handle: &PodHandle) -> Vec<Limit> {
         |c: &core::Container| quantity(c.resources.as_ref()?.limits.as_ref()?.get("ephemeral-storage"));
     let containers: Vec<(&core::Container, Option<(u64, String)>)> =
         spec.containers.iter().map(|c| (c, ephemeral(c))).collect();
-    let pod_total: u64 = containers.iter().filter_map(|(_, l)| l.as_ref().map(|(b, _)| *b)).sum();
+    let pod_total =
+        containers.iter().filter_map(|(_, l)| l.as_ref().map(|(b, _)| *b)).fold(0u64, u64::saturating_add);
     if containers.iter().any(|(_, l)| l.is_some()) {
-        let on_disk = empty_dirs.iter().filter(|(_, e)| e.medium.as_deref() != Some("Memory"));
-        let mut dirs: Vec<PathBuf> = on_disk.map(|(v, _)| handle.volume_dir(&v.name)).collect();
+        let mut dirs: Vec<PathBuf> = empty_dirs.iter().map(|(v, _)| handle.volume_dir(&v.name)).collect();
         dirs.extend(spec.containers.iter().flat_map(|c| handle.container_disk_dirs(&c.name)));
         limits.push(Limit {
             dirs,
@@ -67,9 +71,17 @@ pub(crate) fn limits(spec: &core::PodSpec, handle: &PodHandle) -> Vec<Limit> {
     limits
 }
 
+/// A positive limit in bytes and as spelled; zero means none.
 fn quantity(q: Option<&Quantity>) -> Option<(u64, String)> {
     let q = q?;
-    Some((parse_bytes(q).ok()?, q.0.clone()))
+    match parse_bytes(q) {
+        Ok(0) => None,
+        Ok(bytes) => Some((bytes, q.0.clone())),
+        Err(e) => {
+            tracing::warn!(error = %e, "a local-storage limit is not enforced");
+            None
+        }
+    }
 }
 
 /// A byte count as a Kubernetes quantity prints it: the largest binary suffix that divides it.

@@ -25,6 +25,8 @@ use wasmkube_runtime::network::{ConnectPolicy, Proto};
 /// A pod as policies see it.
 #[derive(Debug, Clone, Default)]
 struct PodView {
+    /// The pod this address belongs to (another pod of the same name may come and go).
+    uid: String,
     namespace: String,
     labels: Map<String, Value>,
     /// Named container ports: name -> (protocol, port).
@@ -34,12 +36,13 @@ struct PodView {
 #[derive(Default)]
 struct Table {
     pods: HashMap<Ipv4Addr, PodView>,
-    /// pod key -> its IP, to forget a deleted pod.
-    pod_ips: HashMap<(String, String), Ipv4Addr>,
+    /// pod uid -> its IP, to forget a deleted pod.
+    pod_ips: HashMap<String, Ipv4Addr>,
     namespaces: HashMap<String, Map<String, Value>>,
     policies: BTreeMap<(String, String), Arc<Value>>,
-    /// IPs the agent gave to pods (by pod key), kept across a relist until their status says so.
-    learned: HashMap<(String, String), Ipv4Addr>,
+    /// IPs the agent gave to pods (by uid): they win over what the pod's status says (perhaps
+    /// still the IP of a run before a restart) until the status reports them.
+    learned: HashMap<String, Ipv4Addr>,
 }
 
 #[derive(Clone)]
@@ -80,11 +83,11 @@ impl Policies {
             let mut t = self.write();
             let old = std::mem::take(&mut *t);
             // Pods this agent gave an IP to whose status may not say so yet stay known.
-            for (key, ip) in old.learned {
-                if let Some(view) = old.pods.get(&ip) {
+            for (uid, ip) in old.learned {
+                if let Some(view) = old.pods.get(&ip).filter(|v| v.uid == uid) {
                     t.pods.insert(ip, view.clone());
-                    t.pod_ips.insert(key.clone(), ip);
-                    t.learned.insert(key, ip);
+                    t.pod_ips.insert(uid.clone(), ip);
+                    t.learned.insert(uid, ip);
                 }
             }
             for (def, obj) in &objects {
@@ -109,25 +112,20 @@ impl Policies {
     /// The agent gave `pod` the IP `ip` and is about to start it: policies apply to it from now
     /// on, before its status reports the IP.
     pub(crate) fn learn(&self, pod: &Value, ip: Ipv4Addr) {
-        let key = (meta::namespace(pod).to_string(), meta::name(pod).to_string());
         let mut t = self.write();
-        if let Some(old) = t.pod_ips.insert(key.clone(), ip)
-            && old != ip
-        {
-            t.pods.remove(&old);
-        }
-        t.pods.insert(ip, pod_view(pod));
-        t.learned.insert(key, ip);
+        t.place(pod_view(pod), ip);
+        t.learned.insert(meta::uid(pod).to_string(), ip);
     }
 
     /// The agent released `ip` of `pod`: forget it unless it is someone else's by now.
     pub(crate) fn forget(&self, pod: &Value, ip: Ipv4Addr) {
-        let key = (meta::namespace(pod).to_string(), meta::name(pod).to_string());
+        let uid = meta::uid(pod);
         let mut t = self.write();
-        t.learned.remove(&key);
-        if t.pod_ips.get(&key) == Some(&ip) {
-            t.pod_ips.remove(&key);
-            t.pods.remove(&ip);
+        if t.learned.get(uid) == Some(&ip) {
+            t.learned.remove(uid);
+        }
+        if t.pod_ips.get(uid) == Some(&ip) {
+            t.unplace(uid);
         }
     }
 
@@ -137,26 +135,44 @@ impl Policies {
 }
 
 impl Table {
+    /// `view`'s pod has `ip` now (and no other address).
+    fn place(&mut self, view: PodView, ip: Ipv4Addr) {
+        if self.pod_ips.get(&view.uid).is_some_and(|old| *old != ip) {
+            self.unplace(&view.uid);
+        }
+        self.pod_ips.insert(view.uid.clone(), ip);
+        self.pods.insert(ip, view);
+    }
+
+    /// Forget pod `uid`'s address, unless another pod holds it by now.
+    fn unplace(&mut self, uid: &str) {
+        if let Some(ip) = self.pod_ips.remove(uid)
+            && self.pods.get(&ip).is_some_and(|v| v.uid == uid)
+        {
+            self.pods.remove(&ip);
+        }
+    }
+
     fn take(&mut self, storage: &str, obj: &Arc<Value>, deleted: bool) {
         let key = (meta::namespace(obj).to_string(), meta::name(obj).to_string());
         match storage {
             "pods" => {
-                let known = self.pod_ips.remove(&key);
-                if let Some(ip) = known {
-                    self.pods.remove(&ip);
+                let uid = meta::uid(obj);
+                if deleted {
+                    self.learned.remove(uid);
+                    self.unplace(uid);
+                    return;
                 }
                 let reported: Option<Ipv4Addr> =
                     obj.pointer("/status/podIP").and_then(Value::as_str).and_then(|s| s.parse().ok());
-                if reported.is_some() {
-                    self.learned.remove(&key);
+                let learned = self.learned.get(uid).copied();
+                if learned.is_some() && reported == learned {
+                    self.learned.remove(uid);
                 }
-                // A pod whose status does not carry its IP yet keeps the one the agent gave it.
-                let ip = reported.or_else(|| known.filter(|_| self.learned.contains_key(&key)));
-                if deleted {
-                    self.learned.remove(&key);
-                } else if let Some(ip) = ip {
-                    self.pods.insert(ip, pod_view(obj));
-                    self.pod_ips.insert(key, ip);
+                // What the agent gave the pod wins over a status that does not say so yet.
+                match learned.or(reported) {
+                    Some(ip) => self.place(pod_view(obj), ip),
+                    None => self.unplace(uid),
                 }
             }
             "namespaces" => {
@@ -266,6 +282,7 @@ fn pod_view(pod: &Value) -> PodView {
         }
     }
     PodView {
+        uid: meta::uid(pod).to_string(),
         namespace: meta::namespace(pod).to_string(),
         labels: meta::labels(pod).cloned().unwrap_or_default(),
         ports,
@@ -333,7 +350,7 @@ mod tests {
         {
             let mut t = p.write();
             let pod = |ns: &str, name: &str, ip: &str, labels: Value| {
-                Arc::new(json!({"metadata": {"namespace": ns, "name": name, "labels": labels},
+                Arc::new(json!({"metadata": {"namespace": ns, "name": name, "uid": name, "labels": labels},
                     "spec": {"containers": [{"name": "c", "ports": [{"name": "http", "containerPort": 8080}]}]},
                     "status": {"podIP": ip}}))
             };
@@ -385,7 +402,8 @@ mod tests {
         let deny = json!({"spec": {"podSelector": {}, "policyTypes": ["Ingress"]}});
         let t = table(&[deny]);
         const C: Ipv4Addr = Ipv4Addr::new(10, 244, 0, 9);
-        let starting = json!({"metadata": {"namespace": "b", "name": "new"}, "spec": {"containers": []}});
+        let starting =
+            json!({"metadata": {"namespace": "b", "name": "new", "uid": "u2"}, "spec": {"containers": []}});
         assert!(t.allows(A, C, Proto::Tcp, 8080), "an unknown address is not a pod of b");
         t.learn(&starting, C);
         assert!(!t.allows(A, C, Proto::Tcp, 8080), "learned: b's default deny applies at once");
@@ -394,6 +412,20 @@ mod tests {
         labelled["metadata"]["labels"] = json!({"x": "y"});
         t.write().take("pods", &Arc::new(labelled), false);
         assert!(!t.allows(A, C, Proto::Tcp, 8080), "still known by its IP");
+        // A pod of the same name that went before (a StatefulSet's, a forced delete) goes
+        // away after the new one was learned: the new one stays known.
+        const OLD: Ipv4Addr = Ipv4Addr::new(10, 244, 0, 8);
+        let before = json!({"metadata": {"namespace": "b", "name": "new", "uid": "u1"}, "spec": {"containers": []},
+            "status": {"podIP": "10.244.0.8"}});
+        t.write().take("pods", &Arc::new(before.clone()), false);
+        t.forget(&before, OLD);
+        t.write().take("pods", &Arc::new(before), true);
+        assert!(!t.allows(A, C, Proto::Tcp, 8080), "the new pod is still isolated");
+        // A status still carrying an IP of an earlier run does not replace the learned one.
+        let mut stale = starting.clone();
+        stale["status"] = json!({"podIP": "10.244.0.8"});
+        t.write().take("pods", &Arc::new(stale), false);
+        assert!(!t.allows(A, C, Proto::Tcp, 8080), "learned IP kept over a stale status");
         t.forget(&starting, C);
         assert!(t.allows(A, C, Proto::Tcp, 8080), "forgotten once the agent releases the IP");
     }

@@ -297,6 +297,10 @@ pub fn parse_bytes(q: &Quantity) -> Result<u64, String> {
         "Mi" => 1024.0 * 1024.0,
         "Gi" => 1024.0 * 1024.0 * 1024.0,
         "Ti" => 1024f64.powi(4),
+        "P" => 1e15,
+        "E" => 1e18,
+        "Pi" => 1024f64.powi(5),
+        "Ei" => 1024f64.powi(6),
         "m" => 1e-3,
         _ => return Err(format!("unsupported memory quantity {:?}", q.0)),
     };

@@ -52,6 +52,8 @@ struct Worker {
     last_runtime: Option<PodStatus>,
     /// hostPort forwarders, ended with the pod.
     forwards: Vec<tokio::task::JoinHandle<()>>,
+    /// The pod ended for good and what it held on the node (volumes, host ports) is released.
+    released: bool,
 }
 
 enum Next {
@@ -80,6 +82,7 @@ impl Worker {
             written: None,
             last_runtime: None,
             forwards: Vec::new(),
+            released: false,
         }
     }
 
@@ -375,6 +378,9 @@ impl Worker {
                         let current = runtime_status.borrow_and_update().clone();
                         self.observe(&current);
                         self.write_status(Some(&current)).await;
+                        if current.ended {
+                            self.release_terminated(&handle).await;
+                        }
                         Next::Continue
                     }
                 }
@@ -399,7 +405,7 @@ impl Worker {
                         Next::Continue
                     }
                 }
-                message = &mut eviction, if self.failure.is_none() => {
+                message = &mut eviction, if self.failure.is_none() && !self.released && !self.critical() => {
                     self.agent.inner.events.event(&self.pod, EventType::Warning, "Evicted", &message);
                     self.failure = Some(("Evicted".into(), message));
                     let final_status = handle.stop(Duration::ZERO).await;
@@ -419,9 +425,7 @@ impl Worker {
             }
         }
         probe_tasks.abort_all();
-        for f in self.forwards.drain(..) {
-            f.abort();
-        }
+        self.release_host_ports();
         self.agent.inner.pods.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&self.uid);
         self.release_ip();
         if let Ok(handle) = Arc::try_unwrap(handle) {
@@ -431,6 +435,35 @@ impl Worker {
                 tracing::warn!(error = %e, "could not remove the pod's directory");
             }
         }
+    }
+
+    fn release_host_ports(&mut self) {
+        for f in self.forwards.drain(..) {
+            f.abort();
+        }
+    }
+
+    /// Nothing of the pod runs any more (it succeeded, failed or was evicted): as the kubelet
+    /// does for a terminated pod, give its host ports back and tear its volumes down (emptyDir
+    /// contents go; logs stay for `kubectl logs` until the pod is deleted).
+    async fn release_terminated(&mut self, handle: &Arc<PodHandle>) {
+        if std::mem::replace(&mut self.released, true) {
+            return;
+        }
+        self.release_host_ports();
+        let handle = handle.clone();
+        match tokio::task::spawn_blocking(move || handle.remove_volumes()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "could not remove the terminated pod's volumes"),
+            Err(e) => tracing::warn!(error = %e, "removing the terminated pod's volumes failed"),
+        }
+    }
+
+    /// A static pod, or one of system-critical priority: the kubelet never evicts those.
+    fn critical(&self) -> bool {
+        let mirrored = self.pod.pointer("/metadata/annotations/kubernetes.io~1config.mirror").is_some();
+        let priority = self.pod.pointer("/spec/priority").and_then(Value::as_i64).unwrap_or(0);
+        mirrored || priority >= 2_000_000_000
     }
 
     fn release_ip(&mut self) {
