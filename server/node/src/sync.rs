@@ -7,6 +7,7 @@ use crate::worker::{self, PodUpdate};
 use futures::StreamExt;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use wasmkube_api::selector::FieldSelector;
@@ -39,7 +40,8 @@ async fn follow(
         .list(def, None, &ListOptions { field_selector: selector.clone(), ..Default::default() })
         .await?;
     // Workers whose pods vanished while we were not watching.
-    let present: std::collections::HashSet<&str> = list.items.iter().map(meta::uid).collect();
+    let present: std::collections::HashSet<String> =
+        list.items.iter().map(|p| meta::uid(p).to_owned()).collect();
     workers.retain(|uid, tx| {
         let keep = present.contains(uid.as_str());
         if !keep {
@@ -47,8 +49,8 @@ async fn follow(
         }
         keep
     });
-    for pod in list.items.iter() {
-        dispatch(agent, workers, pod.clone(), false);
+    for pod in list.items {
+        dispatch(agent, workers, Arc::new(pod), false);
     }
     // The shared in-process feed: each change is decoded once for every watcher. A pod's
     // nodeName never changes once set, so "on this node" needs no view of the previous state.
@@ -56,7 +58,7 @@ async fn follow(
     while let Some(ev) = events.next().await {
         let ev = ev?;
         if ev.def.storage == "pods" && selector.matches(&ev.object) {
-            dispatch(agent, workers, Value::clone(&ev.object), ev.deleted);
+            dispatch(agent, workers, ev.object.clone(), ev.deleted);
         }
     }
     Ok(())
@@ -65,7 +67,7 @@ async fn follow(
 fn dispatch(
     agent: &NodeAgent,
     workers: &mut HashMap<String, watch::Sender<PodUpdate>>,
-    pod: Value,
+    pod: Arc<Value>,
     deleted: bool,
 ) {
     let uid = meta::uid(&pod).to_string();
@@ -77,10 +79,10 @@ fn dispatch(
     }
     match workers.get(&uid) {
         Some(tx) if !tx.is_closed() => {
-            tx.send_replace(PodUpdate::Current(Box::new(pod)));
+            tx.send_replace(PodUpdate::Current(pod));
         }
         _ => {
-            let (tx, rx) = watch::channel(PodUpdate::Current(Box::new(pod)));
+            let (tx, rx) = watch::channel(PodUpdate::Current(pod));
             tokio::spawn(worker::run(agent.clone(), rx));
             workers.insert(uid, tx);
         }

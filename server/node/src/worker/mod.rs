@@ -25,7 +25,9 @@ use wasmkube_runtime::{ContainerState, PodHandle, PodStatus, StartOptions};
 /// What the agent's pod watch tells a worker.
 #[derive(Clone)]
 pub(crate) enum PodUpdate {
-    Current(Box<Value>),
+    /// The latest object: the very allocation the shared feed decoded (and the controllers'
+    /// caches hold), not a copy — ten thousand pods would otherwise be held twice more.
+    Current(Arc<Value>),
     /// The Pod object is gone from the API.
     Deleted,
 }
@@ -33,13 +35,13 @@ pub(crate) enum PodUpdate {
 pub(crate) async fn run(agent: NodeAgent, mut updates: watch::Receiver<PodUpdate>) {
     let PodUpdate::Current(pod) = updates.borrow_and_update().clone() else { return };
     let span = tracing::info_span!("pod", namespace = %meta::namespace(&pod), name = %meta::name(&pod));
-    let worker = Worker::new(agent, *pod);
+    let worker = Worker::new(agent, pod);
     tracing::Instrument::instrument(worker.run(updates), span).await;
 }
 
 struct Worker {
     agent: NodeAgent,
-    pod: Value,
+    pod: Arc<Value>,
     uid: String,
     pod_ip: Option<Ipv4Addr>,
     start_time: String,
@@ -48,12 +50,36 @@ struct Worker {
     restart_offset: HashMap<String, u32>,
     image_ids: HashMap<String, String>,
     results: Arc<Mutex<probes::Results>>,
-    written: Option<Value>,
+    written: Option<Written>,
     last_runtime: Option<PodStatus>,
     /// hostPort forwarders, ended with the pod.
     forwards: Vec<tokio::task::JoinHandle<()>>,
     /// The pod ended for good and what it held on the node (volumes, host ports) is released.
     released: bool,
+}
+
+/// What the agent last wrote of the status, in brief (thousands of pods each keep one): a
+/// digest of it without its changing timestamps, and the conditions the agent owns.
+struct Written {
+    digest: u64,
+    own_conditions: Vec<(String, String)>,
+}
+
+impl Written {
+    fn of(status: &Value) -> Self {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
+        serde_json::to_vec(&status::comparable(status)).unwrap_or_default().hash(&mut hasher);
+        let own_conditions =
+            status::own_conditions(status).into_iter().map(|(t, s)| (t.to_owned(), s.to_owned())).collect();
+        Written { digest: hasher.finish(), own_conditions }
+    }
+
+    /// Whether `status` (someone else's latest) still shows the conditions we wrote.
+    fn conditions_kept(&self, status: &Value) -> bool {
+        let theirs = status::own_conditions(status);
+        self.own_conditions.iter().map(|(t, s)| (t.as_str(), s.as_str())).eq(theirs)
+    }
 }
 
 enum Next {
@@ -62,7 +88,7 @@ enum Next {
 }
 
 impl Worker {
-    fn new(agent: NodeAgent, pod: Value) -> Self {
+    fn new(agent: NodeAgent, pod: Arc<Value>) -> Self {
         let uid = meta::uid(&pod).to_string();
         let start_time = pod
             .pointer("/status/startTime")
@@ -217,14 +243,10 @@ impl Worker {
                 // Someone else changed conditions that are ours (the node lifecycle controller
                 // marks pods NotReady while their node is away): ours are written again, as the
                 // kubelet's status manager does.
-                if self
-                    .written
-                    .as_ref()
-                    .is_some_and(|w| status::own_conditions(w) != status::own_conditions(&pod["status"]))
-                {
+                if self.written.as_ref().is_some_and(|w| !w.conditions_kept(&pod["status"])) {
                     self.written = None;
                 }
-                self.pod = *pod;
+                self.pod = pod;
                 true
             }
             PodUpdate::Deleted => false,
@@ -611,8 +633,8 @@ impl Worker {
             image_ids: &self.image_ids,
         };
         let new = status::build(&observed);
-        let comparable = status::comparable(&new);
-        if self.written.as_ref() == Some(&comparable) {
+        let brief = Written::of(&new);
+        if self.written.as_ref().is_some_and(|w| w.digest == brief.digest) {
             return;
         }
         let def = registry::by_storage("pods").expect("pods are served");
@@ -635,8 +657,9 @@ impl Worker {
             .await;
         match result {
             Ok((written, _)) => {
-                self.pod = written.object;
-                self.written = Some(comparable);
+                // Until the watch brings this revision (then shared with the feed).
+                self.pod = Arc::new(written.object);
+                self.written = Some(brief);
             }
             Err(e) if e.code == 404 => {}
             Err(e) => tracing::warn!(error = %e, "could not write the pod's status"),
