@@ -101,7 +101,7 @@ impl WasiHttpHooks for PodHttpHooks {
             if request.uri().scheme() == Some(&Scheme::HTTPS) {
                 let host = original.host().trim_start_matches('[').trim_end_matches(']');
                 let name = ServerName::try_from(host.to_owned()).map_err(|_| Error::HttpRequestUriInvalid)?;
-                return send_tls(request, real, name, outgoing_tls()?, options).await;
+                return send_tls(request, real, name, outgoing_tls().await?, options).await;
             }
             let mut parts = request.uri().clone().into_parts();
             parts.authority =
@@ -113,26 +113,33 @@ impl WasiHttpHooks for PodHttpHooks {
     }
 }
 
-/// The client TLS configuration of every outgoing HTTPS request, built once.
-fn outgoing_tls() -> Result<Arc<rustls::ClientConfig>, Error> {
+/// The client TLS configuration of every outgoing HTTPS request, built once (reading the
+/// system's roots, off the async threads).
+async fn outgoing_tls() -> Result<Arc<rustls::ClientConfig>, Error> {
     static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
-    let config = CONFIG.get_or_init(|| {
-        use rustls_platform_verifier::BuilderVerifierExt;
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?;
-        let config = match builder.clone().with_platform_verifier() {
-            Ok(verified) => verified.with_no_client_auth(),
-            Err(e) => {
-                tracing::warn!(error = %e, "no usable system certificate roots; outgoing HTTPS trusts Mozilla's");
-                let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.into() };
-                builder.with_root_certificates(roots).with_no_client_auth()
-            }
-        };
-        Ok(Arc::new(config))
-    });
-    config.clone().map_err(|e| Error::InternalError(Some(format!("TLS client configuration: {e}"))))
+    let failed = |e: String| Error::InternalError(Some(format!("TLS client configuration: {e}")));
+    if let Some(config) = CONFIG.get() {
+        return config.clone().map_err(failed);
+    }
+    let built = tokio::task::spawn_blocking(|| CONFIG.get_or_init(build_outgoing_tls).clone()).await;
+    built.map_err(|e| failed(e.to_string()))?.map_err(failed)
+}
+
+fn build_outgoing_tls() -> Result<Arc<rustls::ClientConfig>, String> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?;
+    let config = match builder.clone().with_platform_verifier() {
+        Ok(verified) => verified.with_no_client_auth(),
+        Err(e) => {
+            tracing::warn!(error = %e, "no usable system certificate roots; outgoing HTTPS trusts Mozilla's");
+            let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.into() };
+            builder.with_root_certificates(roots).with_no_client_auth()
+        }
+    };
+    Ok(Arc::new(config))
 }
 
 /// HTTPS to `real`, the address routing chose, with TLS to `name`, the host the guest used.
@@ -339,6 +346,13 @@ mod tests {
         tokio::spawn(Box::into_pin(io));
         let err = response.into_body().collect().await.err();
         assert!(matches!(err, Some(Error::ConnectionReadTimeout)), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn the_outgoing_tls_configuration_is_built_once() {
+        let first = outgoing_tls().await.expect("system roots, or Mozilla's");
+        let again = outgoing_tls().await.unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
     }
 
     #[test]
