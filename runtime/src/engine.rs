@@ -96,7 +96,6 @@ pub struct WasmEngine {
 
 struct EngineInner {
     engine: Engine,
-    epoch_tick: Duration,
     stop: Arc<AtomicBool>,
 }
 
@@ -111,7 +110,7 @@ impl WasmEngine {
         let engine =
             Engine::new(&wasmtime_config(&config.pooling)).map_err(|e| Error::Engine(format!("{e:#}")))?;
         let stop = Arc::new(AtomicBool::new(false));
-        let inner = Arc::new(EngineInner { engine, epoch_tick: config.epoch_tick, stop: stop.clone() });
+        let inner = Arc::new(EngineInner { engine, stop: stop.clone() });
         spawn_ticker(Arc::downgrade(&inner), config.epoch_tick, stop)?;
         tracing::info!(pooling = ?config.pooling, tick_ms = config.epoch_tick.as_millis() as u64, "wasm engine ready");
         Ok(WasmEngine { inner })
@@ -131,10 +130,6 @@ impl WasmEngine {
 
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
-    }
-
-    pub fn epoch_tick(&self) -> Duration {
-        self.inner.epoch_tick
     }
 
     /// A stable string for "code compiled by this engine can be loaded by that engine": the

@@ -167,7 +167,7 @@ impl PodHandle {
     /// Tear down the pod's volumes (emptyDir contents, configMap/secret files; hostPath volumes
     /// are the host's and stay), keeping its logs. Call after the pod finished.
     pub fn remove_volumes(&self) -> std::io::Result<()> {
-        volumes::remove_pod_dir(&self.pod_dir.join("volumes"))
+        volumes::remove_pod_dir(&volumes::volumes_root(&self.pod_dir))
     }
 
     /// Delete the pod's directory (emptyDir volumes and logs). Call after the pod finished.

@@ -148,9 +148,14 @@ impl PodVolumes {
     }
 }
 
-/// Where the pod's volume `name` lives (emptyDir, configMap, ...; not hostPath).
+/// Where the pod's volumes live (emptyDir, configMap, ...; not hostPath).
+pub(crate) fn volumes_root(pod_dir: &Path) -> PathBuf {
+    pod_dir.join("volumes")
+}
+
+/// Where the pod's volume `name` lives.
 pub(crate) fn volume_dir(pod_dir: &Path, name: &str) -> PathBuf {
-    pod_dir.join("volumes").join(name)
+    volumes_root(pod_dir).join(name)
 }
 
 /// The disk space `dir` and everything under it take, as `du` counts it (allocated blocks; a

@@ -17,6 +17,11 @@ use wasmkube_apiserver::service::{DeleteOptions, WriteOptions};
 const RESCAN: Duration = Duration::from_secs(5);
 const MIRROR: &str = "kubernetes.io/config.mirror";
 
+/// The manifest hash a mirror pod carries (`None`: not a static pod's mirror).
+pub(crate) fn mirror_hash(pod: &Value) -> Option<&Value> {
+    pod.pointer("/metadata/annotations")?.get(MIRROR)
+}
+
 pub(crate) async fn run(agent: NodeAgent, dir: std::path::PathBuf) {
     // Listing the node's pods is skipped while there are no manifests and none were mirrored
     // (the usual case), so an idle scan costs one directory read.
@@ -101,15 +106,13 @@ async fn reconcile(agent: &NodeAgent, wanted: &BTreeMap<(String, String), Value>
         .items
         .into_iter()
         .filter(|p| p.pointer("/spec/nodeName").and_then(Value::as_str) == Some(agent.name()))
-        .filter(|p| p.pointer(&format!("/metadata/annotations/{}", MIRROR.replace('/', "~1"))).is_some())
+        .filter(|p| mirror_hash(p).is_some())
         .map(|p| ((meta::namespace(&p).to_string(), meta::name(&p).to_string()), p))
         .collect();
     let opts = WriteOptions { field_manager: Some("kubelet".into()), ..Default::default() };
     for (key, pod) in wanted {
-        let hash =
-            |p: &Value| p.pointer(&format!("/metadata/annotations/{}", MIRROR.replace('/', "~1"))).cloned();
         match existing.get(key) {
-            Some(current) if hash(current) == hash(pod) => continue,
+            Some(current) if mirror_hash(current) == mirror_hash(pod) => continue,
             Some(current) if !meta::is_deleting(current) => {
                 tracing::info!(pod = %key.1, "static pod manifest changed; replacing its pod");
                 let gone = api.delete(def, &key.0, &key.1, &DeleteOptions::default()).await;

@@ -483,7 +483,7 @@ impl Worker {
 
     /// A static pod, or one of system-critical priority: the kubelet never evicts those.
     fn critical(&self) -> bool {
-        let mirrored = self.pod.pointer("/metadata/annotations/kubernetes.io~1config.mirror").is_some();
+        let mirrored = crate::static_pods::mirror_hash(&self.pod).is_some();
         let priority = self.pod.pointer("/spec/priority").and_then(Value::as_i64).unwrap_or(0);
         mirrored || priority >= 2_000_000_000
     }
